@@ -1,0 +1,272 @@
+"""Typed, strict parameters of one campaign period: the single front door for configuration.
+
+A period YAML (``params/<period>.yaml``) becomes one :class:`Params` object. Its top-level
+keys are exactly the notebooks' papermill parameters, so the same file drives
+``papermill nb.ipynb out.ipynb -f params/2026-09.yaml`` and ``review run``.
+
+Rules
+-----
+* Unknown keys, wrong types and impossible values are :class:`~review.errors.ParamsError`
+  naming the file and the key (``targets.mau_ratio.value``).
+* Dates are ISO strings (``"2026-09-01"``). Unquoted YAML dates are accepted too: papermill
+  turns them into strings anyway (papermill#345) and we parse both.
+* Credentials appear only as ``${ENV_VAR}`` references inside ``source``; they are resolved
+  at connect time (:func:`review.data.connect`) and never stored in ``Params``.
+"""
+
+from __future__ import annotations
+
+import calendar
+import re
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+from review.errors import ParamsError
+from review.kpis import KPI_CATALOG
+
+Direction = Literal["higher", "lower"]
+SPEND_CATEGORIES = (
+    "digital_ads", "offline", "training", "kol", "partnership", "tech", "service", "reserve",
+)
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Target(_Strict):
+    """A KPI target: the value to reach and whether higher or lower is better."""
+
+    value: float
+    direction: Direction | None = None  # default: the KPI catalog's direction
+
+
+class Budget(_Strict):
+    """The period's budget plan: total (in ``currency``) and the share of each category."""
+
+    total: float = Field(ge=0)
+    shares: dict[str, float]
+
+    @field_validator("shares")
+    @classmethod
+    def _shares_valid(cls, v: dict[str, float]) -> dict[str, float]:
+        unknown = sorted(set(v) - set(SPEND_CATEGORIES))
+        if unknown:
+            raise ValueError(f"unknown spend categories {unknown}; allowed: {list(SPEND_CATEGORIES)}")
+        if any(s < 0 for s in v.values()):
+            raise ValueError("shares must be ≥ 0")
+        if v and abs(sum(v.values()) - 1.0) > 1e-6:
+            raise ValueError(f"shares must sum to 1, they sum to {sum(v.values()):.4f}")
+        return v
+
+
+class Milestone(_Strict):
+    """A planned milestone; ``actual`` is empty until it is reached."""
+
+    name: str
+    planned: date
+    actual: date | None = None
+
+
+class CampaignScope(_Strict):
+    """A campaign in scope; ``planned_split`` (variant → share) feeds the sample-ratio check."""
+
+    id: str
+    planned_split: dict[str, float] | None = None
+
+    @field_validator("planned_split")
+    @classmethod
+    def _split_sums_to_one(cls, v: dict[str, float] | None) -> dict[str, float] | None:
+        if v is not None and abs(sum(v.values()) - 1.0) > 1e-6:
+            raise ValueError(f"planned_split must sum to 1, it sums to {sum(v.values()):.4f}")
+        return v
+
+
+class Thresholds(_Strict):
+    """Analysis thresholds; every field has the default DESIGN.md §5 gives."""
+
+    dormancy_days: int = Field(180, gt=0)
+    eligible_aum: float = Field(500_000, ge=0)
+    hnw_aum: float = Field(1_000_000, gt=0)
+    conversion_window_days: int = Field(30, gt=0)
+    rag_green: float = Field(1.0, gt=0)
+    rag_amber: float = Field(0.9, gt=0)
+    min_cell_users: int = Field(10, ge=1)
+    light_ops: tuple[str, ...] = ("account_query", "transfer", "wealth")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Thresholds:
+        if self.eligible_aum >= self.hnw_aum:
+            raise ValueError("eligible_aum must be below hnw_aum")
+        if self.rag_amber > self.rag_green:
+            raise ValueError("rag_amber must not exceed rag_green")
+        return self
+
+
+class Revenue(_Strict):
+    """Revenue assumptions for ROI and LTV: margin per successful transaction, by type."""
+
+    margin_per_txn: dict[str, float] = Field(default_factory=dict)
+    monthly_discount_rate: float = Field(0.01, ge=0, lt=1)
+    ltv_horizon_months: int = Field(24, gt=0, le=120)
+
+
+class Params(_Strict):
+    """All parameters of one period. Field names are the notebooks' parameter names."""
+
+    period: str = Field(pattern=r"^[0-9A-Za-z][0-9A-Za-z_.-]*$")
+    start: date
+    end: date
+    compare_start: date | None = None
+    compare_end: date | None = None
+    lang: Literal["zh", "en"] = "en"
+    source: str = "data/demo.duckdb"
+    currency: str = "CNY"
+    campaigns: tuple[CampaignScope, ...] = ()
+    targets: dict[str, Target] = Field(default_factory=dict)
+    budget: Budget | None = None
+    milestones: tuple[Milestone, ...] = ()
+    thresholds: Thresholds = Field(default_factory=Thresholds)
+    revenue: Revenue = Field(default_factory=Revenue)
+
+    @field_validator("targets")
+    @classmethod
+    def _known_kpis(cls, v: dict[str, Target]) -> dict[str, Target]:
+        unknown = sorted(set(v) - set(KPI_CATALOG))
+        if unknown:
+            raise ValueError(f"unknown KPI {unknown}; known: {sorted(KPI_CATALOG)}")
+        return v
+
+    @field_validator("end")
+    @classmethod
+    def _end_after_start(cls, v: date, info: ValidationInfo) -> date:
+        # a field validator (not a model one) so that it is reported with the other errors
+        start = info.data.get("start")
+        if start is not None and v < start:
+            raise ValueError(f"end {v} is before start {start}")
+        return v
+
+    @model_validator(mode="after")
+    def _comparison_complete(self) -> Params:
+        if (self.compare_start is None) != (self.compare_end is None):
+            raise ValueError("give both compare_start and compare_end, or neither")
+        if self.compare_start and self.compare_end and self.compare_end < self.compare_start:
+            raise ValueError("compare_end is before compare_start")
+        return self
+
+    # -- derived values -------------------------------------------------------------------
+    @property
+    def comparison(self) -> tuple[date, date]:
+        """The comparison period: explicit, else the previous period of the same shape.
+
+        A calendar month compares with the previous month, a calendar quarter with the
+        previous quarter, any other span with the same number of days just before it.
+        """
+        if self.compare_start and self.compare_end:
+            return self.compare_start, self.compare_end
+        return previous_period(self.start, self.end)
+
+    @property
+    def last_year(self) -> tuple[date, date]:
+        """The same period one year earlier (29 Feb falls back to 28 Feb)."""
+        return _minus_year(self.start), _minus_year(self.end)
+
+    def target_for(self, kpi: str) -> Target | None:
+        """The target of ``kpi`` with its direction filled in from the catalog."""
+        t = self.targets.get(kpi)
+        if t is None:
+            return None
+        return t if t.direction else t.model_copy(update={"direction": KPI_CATALOG[kpi].direction})
+
+    def notebook_parameters(self) -> dict[str, Any]:
+        """The parameters as papermill receives them: JSON-safe, dates as ISO strings."""
+        return self.model_dump(mode="json", exclude_none=True)
+
+    # -- constructors ---------------------------------------------------------------------
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], *, origin: str = "<params>") -> Params:
+        """Validate a mapping; every problem is reported at once, naming ``origin`` and key."""
+        try:
+            return cls.model_validate(data)
+        except ValidationError as exc:
+            lines = []
+            for err in exc.errors():
+                key = ".".join(str(p) for p in err["loc"]) or "(top level)"
+                msg = err["msg"].removeprefix("Value error, ")
+                if err["type"] == "extra_forbidden":
+                    msg = "unknown key (check the spelling; see params/README or DESIGN.md §4)"
+                lines.append(f"  {key}: {msg}")
+            raise ParamsError(f"{origin}: invalid parameters\n" + "\n".join(lines)) from None
+
+    @classmethod
+    def from_namespace(cls, namespace: dict[str, Any], *, origin: str = "notebook") -> Params:
+        """Build from a notebook's globals: picks exactly the fields of :class:`Params`."""
+        return cls.from_dict({k: namespace[k] for k in cls.model_fields if k in namespace},
+                             origin=origin)
+
+
+def load_params(path: str | Path) -> Params:
+    """Read and validate ``params/<period>.yaml``."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ParamsError(f"{path}: cannot read parameters file ({exc.strerror})") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ParamsError(f"{path}: not valid YAML: {exc}") from None
+    if not isinstance(data, dict):
+        raise ParamsError(f"{path}: expected a mapping of parameters at the top level")
+    return Params.from_dict(data, origin=str(path))
+
+
+def previous_period(start: date, end: date) -> tuple[date, date]:
+    """The period just before ``[start, end]`` with the same calendar shape (see Params)."""
+    if start.day == 1 and end == _month_end(end):
+        months = (end.year - start.year) * 12 + end.month - start.month + 1
+        prev_end = start - timedelta(days=1)
+        prev_start = _add_months(start, -months)
+        return prev_start, prev_end
+    days = (end - start).days + 1
+    return start - timedelta(days=days), start - timedelta(days=1)
+
+
+def period_dates(period: str) -> tuple[date, date]:
+    """Calendar dates of a period id: ``2026-09`` (month) or ``2026-Q3`` (quarter)."""
+    if m := re.fullmatch(r"(\d{4})-(\d{2})", period):
+        y, mo = int(m[1]), int(m[2])
+        return date(y, mo, 1), _month_end(date(y, mo, 1))
+    if m := re.fullmatch(r"(\d{4})-Q([1-4])", period):
+        y, q = int(m[1]), int(m[2])
+        first = date(y, 3 * q - 2, 1)
+        return first, _month_end(_add_months(first, 2))
+    raise ParamsError(f"period id {period!r}: expected YYYY-MM or YYYY-Qn")
+
+
+def _month_end(d: date) -> date:
+    return date(d.year, d.month, calendar.monthrange(d.year, d.month)[1])
+
+
+def _add_months(d: date, months: int) -> date:
+    idx = d.year * 12 + d.month - 1 + months
+    return date(idx // 12, idx % 12 + 1, 1)
+
+
+def _minus_year(d: date) -> date:
+    try:
+        return d.replace(year=d.year - 1)
+    except ValueError:
+        return d.replace(year=d.year - 1, day=28)

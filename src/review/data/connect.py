@@ -1,0 +1,147 @@
+"""Open a data source as an Ibis connection: one function, whatever the engine.
+
+Sources
+-------
+* a DuckDB file (``data/demo.duckdb``): the embedded default, opened read-only;
+* a folder of Parquet or CSV files named after the tables (``users.parquet``, ``events.csv``,
+  or a sub-folder ``events/*.parquet``), exposed as views of an in-memory DuckDB;
+* any Ibis backend URL (``postgres://user:${PGPASSWORD}@host/db``, ``trino://…``,
+  ``pyspark://local[2]?database=bank``).
+
+Credentials are written as ``${ENV_VAR}`` references and resolved here, at connect time; the
+resolved string is never returned, logged or stored.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import ibis
+from ibis.backends import BaseBackend
+
+from review.errors import DataSourceError
+from review.paths import PROJECT_ROOT
+
+_ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+DUCKDB_SUFFIXES = (".duckdb", ".ddb", ".db")
+
+
+def resolve_env(source: str) -> str:
+    """Replace every ``${VAR}`` in ``source`` by the environment's value.
+
+    Raises :class:`DataSourceError` naming the variable (never a value) when one is unset.
+    """
+    missing = [m for m in _ENV_REF.findall(source) if m not in os.environ]
+    if missing:
+        raise DataSourceError(
+            f"data source refers to environment variable(s) {', '.join(missing)} "
+            "which are not set; export them before running"
+        )
+    return _ENV_REF.sub(lambda m: os.environ[m.group(1)], source)
+
+
+def redact(source: str) -> str:
+    """The source as it may be shown: ``${VAR}`` references kept, inline passwords masked."""
+    return re.sub(r"(://[^:/@]+:)[^@]+@", r"\1***@", source)
+
+
+def is_url(source: str) -> bool:
+    return "://" in source
+
+
+def resolve_path(source: str | Path, base_dir: Path = PROJECT_ROOT) -> Path:
+    """A local source path, relative paths anchored at the project root (not the CWD)."""
+    p = Path(source).expanduser()
+    return p if p.is_absolute() else base_dir / p
+
+
+def connect(source: str | Path, *, base_dir: Path = PROJECT_ROOT) -> BaseBackend:
+    """Open ``source`` and return an Ibis backend whose tables follow the data contract.
+
+    Parameters
+    ----------
+    source
+        A DuckDB file, a folder of Parquet/CSV files, or an Ibis URL (see module docstring).
+    base_dir
+        Where relative paths are anchored; the project root by default.
+    """
+    source = str(source)
+    if is_url(source):
+        return _connect_url(source)
+    path = resolve_path(source, base_dir)
+    if path.is_dir():
+        return _connect_folder(path)
+    if path.is_file():
+        try:
+            return ibis.duckdb.connect(str(path), read_only=True)
+        except Exception as exc:  # duckdb raises its own IOException family
+            raise DataSourceError(f"{path}: cannot open as a DuckDB database ({exc})") from None
+    raise DataSourceError(
+        f"data source {source!r} not found (looked for {path}); "
+        "build the demo store with `review demo-data` or give a folder/URL"
+    )
+
+
+def _connect_url(source: str) -> BaseBackend:
+    scheme = source.split("://", 1)[0].lower()
+    if scheme == "pyspark":
+        from review.data.spark import connect_spark  # optional dependency: pyspark
+
+        return connect_spark(resolve_env(source))
+    if scheme == "duckdb":
+        return connect(source.split("://", 1)[1])
+    try:
+        return ibis.connect(resolve_env(source))
+    except DataSourceError:
+        raise
+    except Exception as exc:
+        # never echo the resolved URL: it may carry a password
+        raise DataSourceError(
+            f"cannot connect to {redact(source)} ({type(exc).__name__}); check the URL, the "
+            "engine's Ibis extra and the credentials' environment variables"
+        ) from None
+
+
+def _connect_folder(folder: Path) -> BaseBackend:
+    con = ibis.duckdb.connect()
+    found = 0
+    for entry in sorted(folder.iterdir()):
+        name, kind = _table_file(entry)
+        if name is None:
+            continue
+        try:
+            if kind == "parquet":
+                target = str(entry / "*.parquet") if entry.is_dir() else str(entry)
+                con.read_parquet(target, table_name=name)
+            else:
+                con.read_csv(str(entry), table_name=name)
+        except Exception as exc:
+            raise DataSourceError(f"{entry}: cannot read table {name!r} ({exc})") from None
+        found += 1
+    if not found:
+        raise DataSourceError(f"{folder}: no Parquet or CSV table files found")
+    return con
+
+
+def _table_file(entry: Path) -> tuple[str | None, str]:
+    if entry.is_dir():
+        return (entry.name, "parquet") if any(entry.glob("*.parquet")) else (None, "")
+    if entry.suffix == ".parquet":
+        return entry.stem, "parquet"
+    if entry.suffix == ".csv":
+        return entry.stem, "csv"
+    return None, ""
+
+
+def available_tables(con: BaseBackend) -> set[str]:
+    """Names of the tables (and views) the connection exposes."""
+    return set(con.list_tables())
+
+
+def table(con: BaseBackend, name: str) -> ibis.Table:
+    """An Ibis table expression for contract table ``name``; a clear error if it is missing."""
+    if name not in available_tables(con):
+        raise DataSourceError(f"table {name!r} is missing from the data source")
+    return con.table(name)

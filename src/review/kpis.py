@@ -1,0 +1,102 @@
+"""The catalog of headline KPIs: one entry per number that gets a tile, a target and a RAG.
+
+The catalog is the shared vocabulary of params (``targets``), metrics (``compute_period``),
+``metrics.json``, findings and the i18n labels (``kpi.<key>`` in the catalog of
+:mod:`review.report.i18n`). Definitions follow DESIGN.md §5; P is the period,
+``[start, end]`` inclusive, in the bank's local time.
+
+Units
+-----
+``count`` people or events · ``ratio`` a share in [0, 1] (shown as %) · ``currency`` money in
+the params' currency · ``per_10k`` / ``per_1k`` a rate per 10,000 / 1,000 · ``points`` NPS
+points in [-100, 100] · ``per_day`` events per active user-day · ``multiple`` a plain ratio
+such as LTV/CAC (shown as ×).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+Unit = Literal["count", "ratio", "currency", "per_10k", "per_1k", "points", "per_day", "multiple"]
+
+
+@dataclass(frozen=True)
+class Kpi:
+    """One headline KPI: its key, unit, which direction is better, family and definition."""
+
+    key: str
+    unit: Unit
+    direction: Literal["higher", "lower"]
+    family: str
+    definition: str
+
+
+_KPIS = [
+    Kpi("new_users", "count", "higher", "acquisition",
+        "Users with registered_at in P."),
+    Kpi("registered_base", "count", "higher", "acquisition",
+        "Users with registered_at ≤ end of P."),
+    Kpi("active_users", "count", "higher", "activity",
+        "Distinct users with ≥1 login in P (MAU for a month)."),
+    Kpi("mau_ratio", "ratio", "higher", "activity",
+        "Period active users ÷ registered base (月活占比)."),
+    Kpi("stickiness", "ratio", "higher", "activity",
+        "Mean DAU over the days of P ÷ period active users."),
+    Kpi("logins_per_active_day", "per_day", "higher", "activity",
+        "Logins in P ÷ active user-days in P."),
+    Kpi("light_op_share", "ratio", "higher", "activity",
+        "Feature events in the light set ÷ all feature events in P."),
+    Kpi("d7_retention", "ratio", "higher", "retention",
+        "Share of P's new users with a login 7 days after the registration date."),
+    Kpi("funnel_conversion", "ratio", "higher", "funnel",
+        "P's new users with a first successful mobile transaction within the window ÷ new users."),
+    Kpi("reactivation_rate", "ratio", "higher", "lifecycle",
+        "Dormant users at P's start with ≥1 login in P ÷ dormant users at P's start."),
+    Kpi("hnw_conversions", "count", "higher", "value",
+        "Eligible users (AUM at P's start in [eligible, hnw)) with AUM ≥ hnw at P's end."),
+    Kpi("hnw_conversion_rate", "ratio", "higher", "value",
+        "HNW conversions ÷ eligible users."),
+    Kpi("transactions", "count", "higher", "value",
+        "Successful transactions in P, all channels."),
+    Kpi("gmv", "currency", "higher", "value",
+        "Amount of successful transactions in P, all channels."),
+    Kpi("mobile_share", "ratio", "higher", "value",
+        "Successful mobile transactions ÷ successful transactions, all channels."),
+    Kpi("failure_rate", "ratio", "lower", "risk",
+        "Failed ÷ attempted mobile transactions in P."),
+    Kpi("abnormal_logins_per_10k", "per_10k", "lower", "risk",
+        "Risk-flagged logins per 10,000 logins in P."),
+    Kpi("biometric_share", "ratio", "higher", "risk",
+        "Logins with fingerprint or face ÷ logins in P."),
+    Kpi("crash_per_1k_logins", "per_1k", "lower", "risk",
+        "Crash events per 1,000 logins in P."),
+    Kpi("cac", "currency", "lower", "budget",
+        "Acquisition spend in P ÷ new users from paid channels in P."),
+    Kpi("budget_execution", "ratio", "lower", "budget",
+        "Actual spend in P ÷ planned spend (the budget plan's total)."),
+    Kpi("campaign_roi", "multiple", "higher", "budget",
+        "(Incremental margin − campaign cost) ÷ campaign cost, campaigns in scope."),
+    Kpi("ltv_cac", "multiple", "higher", "budget",
+        "Projected LTV of P's new users ÷ CAC."),
+    Kpi("nps", "points", "higher", "satisfaction",
+        "% promoters (9–10) − % detractors (0–6) among survey responses in P."),
+    Kpi("complaints_per_10k", "per_10k", "lower", "satisfaction",
+        "Complaint tickets created in P per 10,000 period active users."),
+    Kpi("awareness", "ratio", "higher", "market",
+        "Survey respondents in P aware unaided ÷ respondents who answered."),
+    Kpi("penetration_key", "ratio", "higher", "market",
+        "Registered users ÷ population, key cities."),
+    Kpi("penetration_lower", "ratio", "higher", "market",
+        "Registered users ÷ population, lower-tier cities."),
+]
+
+#: key → :class:`Kpi`, in report order.
+KPI_CATALOG: dict[str, Kpi] = {k.key: k for k in _KPIS}
+
+#: The KPIs shown as tiles in the summary, in order.
+HEADLINE_KPIS: tuple[str, ...] = (
+    "new_users", "active_users", "mau_ratio", "reactivation_rate", "hnw_conversion_rate",
+    "transactions", "mobile_share", "failure_rate", "cac", "budget_execution", "nps",
+    "complaints_per_10k",
+)

@@ -1,0 +1,113 @@
+"""The computed KPI set of one period: what notebooks, findings and ``metrics.json`` read.
+
+A :class:`PeriodMetrics` is computed once per period (``review.metrics.compute_period``) and
+holds every headline KPI as a :class:`KpiValue` plus the breakdown tables the sections chart.
+It serialises to ``metrics.json`` (KPIs, machine-readable, sorted keys, no timestamps) and to
+a folder of Parquet files for the tables, so notebooks never rescan raw data.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import pandas as pd
+
+Rag = Literal["green", "amber", "red"]
+
+
+@dataclass(frozen=True)
+class KpiValue:
+    """One headline KPI of a period, with its target, status and comparison.
+
+    ``value`` is ``nan`` when it cannot be computed; ``note`` then says why (e.g. "no
+    registered users"). ``attainment`` is value ÷ target (target ÷ value when lower is
+    better); ``rag`` compares it with the bands. ``change_abs``/``change_rel`` are against the
+    comparison period's value.
+    """
+
+    key: str
+    value: float
+    unit: str
+    direction: Literal["higher", "lower"]
+    numerator: float | None = None
+    denominator: float | None = None
+    note: str | None = None
+    target: float | None = None
+    attainment: float | None = None
+    rag: Rag | None = None
+    compare_value: float | None = None
+    change_abs: float | None = None
+    change_rel: float | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {k: _json_number(v) for k, v in asdict(self).items()}
+
+
+@dataclass
+class PeriodMetrics:
+    """Every KPI and breakdown table of one period."""
+
+    period: str
+    start: str
+    end: str
+    compare_start: str
+    compare_end: str
+    lang: str
+    currency: str
+    kpis: dict[str, KpiValue] = field(default_factory=dict)
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    #: contract tables the source lacked (sections needing them show a note)
+    missing_tables: list[str] = field(default_factory=list)
+    #: validation warnings for the data-quality appendix (one dict per problem)
+    quality: list[dict[str, Any]] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        """The machine-readable ``metrics.json`` content (KPIs only, deterministic)."""
+        return {
+            "period": self.period,
+            "start": self.start,
+            "end": self.end,
+            "comparison": {"start": self.compare_start, "end": self.compare_end},
+            "currency": self.currency,
+            "kpis": {k: v.to_json() for k, v in sorted(self.kpis.items())},
+            "missing_tables": sorted(self.missing_tables),
+        }
+
+    def save(self, folder: str | Path) -> None:
+        """Write ``metrics.json``, ``quality.json`` and one Parquet file per table."""
+        folder = Path(folder)
+        (folder / "tables").mkdir(parents=True, exist_ok=True)
+        _dump_json(folder / "metrics.json", self.to_json())
+        meta = {"lang": self.lang, "quality": self.quality, "tables": sorted(self.tables)}
+        _dump_json(folder / "period.json", meta)
+        for name, df in self.tables.items():
+            df.to_parquet(folder / "tables" / f"{name}.parquet", index=False)
+
+    @classmethod
+    def load(cls, folder: str | Path) -> PeriodMetrics:
+        """Read what :meth:`save` wrote."""
+        folder = Path(folder)
+        m = json.loads((folder / "metrics.json").read_text(encoding="utf-8"))
+        meta = json.loads((folder / "period.json").read_text(encoding="utf-8"))
+        kpis = {k: KpiValue(**{f: (math.nan if f == "value" and v is None else v)
+                               for f, v in d.items()}) for k, d in m["kpis"].items()}
+        tables = {n: pd.read_parquet(folder / "tables" / f"{n}.parquet") for n in meta["tables"]}
+        return cls(period=m["period"], start=m["start"], end=m["end"],
+                   compare_start=m["comparison"]["start"], compare_end=m["comparison"]["end"],
+                   lang=meta["lang"], currency=m["currency"], kpis=kpis, tables=tables,
+                   missing_tables=m["missing_tables"], quality=meta["quality"])
+
+
+def _json_number(v: Any) -> Any:
+    if isinstance(v, float) and (math.isnan(v) or math.isinf(v)):
+        return None
+    return v
+
+
+def _dump_json(path: Path, obj: Any) -> None:
+    path.write_text(json.dumps(obj, ensure_ascii=False, indent=2, sort_keys=True) + "\n",
+                    encoding="utf-8")
