@@ -9,6 +9,12 @@
   23:59:59 on the last day counts and one at 00:00 the next day does not.
 * A ratio whose denominator is zero is ``NaN`` with a reason in the ``note`` column, never an
   exception and never a silent 0 (:func:`safe_ratio`).
+* A family module (``acquisition``, ``activity``, …) exposes ``REQUIRES`` (the contract
+  tables it needs), ``headline(t, w, p) -> dict[str, Measure]`` for its catalog KPIs
+  (:mod:`review.kpis`) and ``breakdowns(t, w, p) -> dict[str, DataFrame]`` for the tables the
+  report charts; ``t`` maps table names to Ibis tables, ``w`` is the :class:`Window`, ``p``
+  the :class:`~review.config.Params`. ``compute_period`` calls them for the period and the
+  comparison period.
 * A breakdown by a dimension masks cells with fewer than ``k`` users
   (:func:`suppress_small_cells`) and flags them in a ``suppressed`` column.
 """
@@ -56,6 +62,31 @@ class Window:
 
     def shifted(self, days: int) -> Window:
         return Window(self.start + timedelta(days=days), self.end + timedelta(days=days))
+
+
+@dataclass(frozen=True)
+class Measure:
+    """A headline number as a family's ``headline()`` returns it.
+
+    ``value`` is ``nan`` when it cannot be computed and ``note`` says why. For a ratio,
+    ``numerator`` and ``denominator`` carry the counts it came from (they go to metrics.json).
+    """
+
+    value: float
+    numerator: float | None = None
+    denominator: float | None = None
+    note: str | None = None
+
+    @classmethod
+    def ratio(cls, numerator: float, denominator: float, *, what: str = "denominator",
+              scale: float = 1.0) -> Measure:
+        """``scale × numerator / denominator`` (e.g. ``scale=10_000`` for a rate per 10k)."""
+        value, note = safe_ratio(numerator, denominator, what=what)
+        return cls(value * scale, float(numerator), float(denominator), note)
+
+    @classmethod
+    def missing(cls, note: str) -> Measure:
+        return cls(math.nan, note=note)
 
 
 def safe_ratio(numerator: float, denominator: float, *, what: str = "denominator"
