@@ -1,0 +1,118 @@
+"""Compute the whole KPI set of one period once: ``compute_period(con, params)``.
+
+Every family module (:data:`FAMILIES`) contributes its headline KPIs for the period and for
+the comparison period, and its breakdown tables for the period. Targets, attainment, RAG
+status and period-over-period change are added here, so every consumer (notebooks, findings,
+``metrics.json``, the index page) reads one :class:`~review.metrics.result.PeriodMetrics`.
+
+A family whose required tables are missing from the source yields ``NaN`` KPIs with the note
+"needs table …" and no breakdowns; the report shows "not available" for those blocks.
+"""
+
+from __future__ import annotations
+
+import importlib
+import math
+from collections.abc import Mapping
+from types import ModuleType
+
+import ibis
+from ibis.backends import BaseBackend
+
+from review.config import Params
+from review.data.connect import available_tables
+from review.data.contract import TABLES
+from review.kpis import KPI_CATALOG
+from review.metrics.common import Measure, Window
+from review.metrics.result import KpiValue, PeriodMetrics
+from review.stats import change, rag_status
+
+#: Family modules of :mod:`review.metrics`, in report order.
+FAMILIES: tuple[str, ...] = (
+    "acquisition", "activity", "retention", "funnel", "lifecycle", "value", "budget", "risk",
+    "satisfaction", "market", "experiments",
+)
+
+
+def family_module(name: str) -> ModuleType:
+    """The module of metric family ``name`` (``review.metrics.<name>``)."""
+    return importlib.import_module(f"review.metrics.{name}")
+
+
+def contract_tables(con: BaseBackend) -> dict[str, ibis.Table]:
+    """The contract tables the source has, as Ibis expressions (missing ones are left out)."""
+    have = available_tables(con)
+    return {name: con.table(name) for name in TABLES if name in have}
+
+
+def compute_period(con: BaseBackend, params: Params, *,
+                   quality: list[dict] | None = None) -> PeriodMetrics:
+    """Compute every KPI and breakdown of ``params``' period on the engine behind ``con``.
+
+    Parameters
+    ----------
+    con
+        An Ibis backend from :func:`review.data.connect`.
+    params
+        The period's parameters.
+    quality
+        Validation warnings for the data-quality appendix (records of
+        ``ValidationReport.to_records(for_report=True)``); stored as given.
+    """
+    t = contract_tables(con)
+    w = Window(params.start, params.end)
+    cw = Window(*params.comparison)
+    current: dict[str, Measure] = {}
+    previous: dict[str, Measure] = {}
+    tables = {}
+    for fam in FAMILIES:
+        mod = family_module(fam)
+        keys = [k for k, kpi in KPI_CATALOG.items() if kpi.family == fam]
+        missing = [r for r in getattr(mod, "REQUIRES", ()) if r not in t]
+        if missing:
+            note = f"needs table {', '.join(missing)}"
+            current.update({k: Measure.missing(note) for k in keys})
+            previous.update({k: Measure.missing(note) for k in keys})
+            continue
+        current.update(_only(mod.headline(t, w, params), keys, fam))
+        previous.update(_only(mod.headline(t, cw, params), keys, fam))
+        for name, df in mod.breakdowns(t, w, params).items():
+            tables[f"{fam}.{name}"] = df
+    kpis = {key: _kpi_value(key, current[key], previous.get(key), params)
+            for key in KPI_CATALOG if key in current}
+    return PeriodMetrics(
+        period=params.period, start=params.start.isoformat(), end=params.end.isoformat(),
+        compare_start=cw.start.isoformat(), compare_end=cw.end.isoformat(),
+        lang=params.lang, currency=params.currency, kpis=kpis, tables=tables,
+        missing_tables=sorted(set(TABLES) - set(t)), quality=list(quality or []),
+    )
+
+
+def _only(measures: Mapping[str, Measure], keys: list[str], fam: str) -> dict[str, Measure]:
+    extra = set(measures) - set(keys)
+    if extra:  # a programming error in a family module, not a data problem
+        raise KeyError(f"metric family {fam!r} returned KPIs outside its catalog: {sorted(extra)}")
+    return {k: measures.get(k, Measure.missing(f"not computed by family {fam}")) for k in keys}
+
+
+def _kpi_value(key: str, cur: Measure, prev: Measure | None, params: Params) -> KpiValue:
+    kpi = KPI_CATALOG[key]
+    target = params.target_for(key)
+    direction = target.direction if target else kpi.direction
+    attainment, rag = rag_status(
+        cur.value, target.value if target else None, direction,
+        green=params.thresholds.rag_green, amber=params.thresholds.rag_amber,
+    )
+    compare = prev.value if prev is not None else math.nan
+    change_abs, change_rel = change(cur.value, compare)
+    return KpiValue(
+        key=key, value=cur.value, unit=kpi.unit, direction=direction,
+        numerator=cur.numerator, denominator=cur.denominator, note=cur.note,
+        target=target.value if target else None, attainment=_finite(attainment), rag=rag,
+        compare_value=_finite(compare), change_abs=_finite(change_abs),
+        change_rel=_finite(change_rel),
+    )
+
+
+def _finite(v: float | None) -> float | None:
+    return None if v is None or (isinstance(v, float) and not math.isfinite(v)) else v
