@@ -1,0 +1,480 @@
+"""Budget family: plan vs actual, burn-down, CAC by channel, campaign ROI, LTV ÷ CAC.
+
+Headline KPIs (``review.kpis``, family ``budget``)
+--------------------------------------------------
+``budget_execution``
+    Spend with ``date`` in P ÷ ``p.budget.total`` (ratio). ``NaN`` with a note when the params
+    have no budget or a zero total.
+``cac``
+    Spend in P of the paid acquisition channels ÷ new users (``registered_at`` in P) whose
+    ``acquisition_channel`` is one of them (currency per user). Paid acquisition channels:
+    spend channels with spend in P other than ``internal`` (which acquires nobody); all
+    categories of a channel count.
+``campaign_roi``
+    ``(Σ incremental − Σ cost) ÷ Σ cost`` over the campaigns in scope that have a control
+    group (multiple), see :func:`campaign_roi`.
+``ltv_cac``
+    Projected LTV of P's new users from the paid channels ÷ their spend:
+    ``Σ_c new_users_c · LTV_c ÷ Σ_c spend_c`` over paid channels with a projected LTV
+    (:func:`review.metrics.value.ltv_by_channel`), i.e. the new-user-weighted LTV ÷ ``cac``.
+
+Campaign scope and ROI
+----------------------
+* Scope: the campaigns of ``p.campaigns`` that overlap P; all campaigns overlapping P when
+  ``p.campaigns`` is empty. Each campaign's window is
+  ``[max(campaign start, P start), min(campaign end, P end)]``.
+* Assigned users: the campaign's assignments with ``assigned_at`` on or before the window's
+  end. Treatment = any variant other than ``control``.
+* Margin per user of a group = margin (``p.revenue.margin_per_txn`` by type) of the group's
+  successful transactions (any channel) dated inside the window ÷ the group's assigned users
+  (users without transactions count with 0).
+* ``incremental = (treatment − control) margin per user × treated users``.
+* ``cost = reward_cost`` of the assignments whose reward falls in the window (dated by
+  ``converted_at``, or ``assigned_at`` when there is no conversion) ``+`` spend rows with the
+  campaign's ``campaign_id`` dated in P.
+* ``ROI = (incremental − cost) ÷ cost``; ``NaN`` with a note without a control group, without
+  margin assumptions or with zero cost.
+* Reach and participation: ``reached`` = assignments with ``reached`` true, ``converted`` =
+  ``converted_at`` on or before the window's end (cumulative as of P's end).
+
+Breakdown tables (``breakdowns()`` keys; stored as ``budget.<name>``)
+--------------------------------------------------------------------
+``plan_vs_actual``
+    One row per spend category in the plan or with spend in P: ``category``, ``planned``
+    (``total × share``; ``NaN`` without a budget), ``actual``, ``variance``
+    (actual − planned), all currency; ``variance_pct`` and ``execution`` (actual ÷ planned),
+    ratios (``NaN`` where planned is 0 or missing).
+``by_channel``
+    One row per spend channel with spend in P: ``channel``, ``amount`` (currency), ``share``
+    (ratio of P's spend), ``impressions``, ``clicks`` (counts), ``ctr`` (clicks ÷
+    impressions), ``cost_per_click`` (currency).
+``burn_down``
+    One row per day of P: ``date``, ``amount`` (that day's spend), ``cumulative`` (spend to
+    date), ``planned_cumulative`` (linear plan line ``total · i / days`` for the i-th day),
+    ``remaining`` (total − cumulative), currency; plan columns ``NaN`` without a budget.
+``cac``
+    One row per paid acquisition channel: ``channel``, ``spend`` (currency), ``new_users``
+    (count), ``cac`` (currency per user; ``NaN`` with ``note`` when the channel acquired no
+    user), ``rank`` (1 = cheapest), ``vs_median`` (cac ÷ the median channel CAC),
+    ``flagged_high`` (``vs_median ≥ 2``), ``suppressed`` (channels with fewer than
+    ``min_cell_users`` new users: ``new_users``, ``cac`` and ``vs_median`` masked; the rank,
+    median and flag are computed before masking).
+``ltv_cac``
+    One row per paid acquisition channel: ``channel``, ``new_users``, ``spend``, ``ltv``
+    (currency per user), ``cac``, ``ltv_cac`` (multiple), ``note``, ``suppressed`` (as in
+    ``cac``).
+``ltv``
+    One row per acquisition channel: ``acquisition_channel``, ``cohort_users`` (users of the
+    channel's 12 monthly cohorts, :mod:`review.metrics.value`), ``observed_months`` (ages observed), ``retention_last``
+    (``r(M)``), ``decay`` (``q``), ``margin_per_active_month`` (currency), ``ltv`` (currency
+    per user), ``note``, ``suppressed`` (channels with fewer than ``min_cell_users`` cohort
+    users are masked).
+``ltv_curve``
+    One row per channel and age ``m = 0..H−1``: ``acquisition_channel``, ``age`` (months),
+    ``observed`` (bool), ``retention`` (ratio, observed or projected), ``margin_per_user``
+    (``r(m)·a``, currency), ``discounted_margin`` (currency), ``cumulative_ltv`` (currency).
+    Rows of channels suppressed in ``ltv`` are left out.
+``campaign_roi``
+    One row per campaign in scope: ``campaign_id``, ``name``, ``window_start``,
+    ``window_end`` (dates), ``treated_users``, ``control_users`` (counts),
+    ``treated_margin_per_user``, ``control_margin_per_user``, ``incremental_margin``,
+    ``reward_cost``, ``campaign_spend``, ``cost`` (currency), ``roi`` (multiple), ``note``,
+    ``suppressed`` (per-user and derived values masked when either group has fewer than
+    ``min_cell_users`` users; ``cell_users`` = the smaller group).
+``campaign_reach``
+    One row per campaign in scope with assignments: ``campaign_id``, ``assigned``,
+    ``reached``, ``converted`` (counts), ``reach_rate`` (reached ÷ assigned),
+    ``conversion_rate`` (converted ÷ assigned), ratios; ``suppressed`` below
+    ``min_cell_users`` assigned users.
+``campaign_reach_by_touch``
+    The same by ``campaign_id`` and ``touch_channel``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+
+import ibis
+import pandas as pd
+
+from review.config import Budget, Params
+from review.metrics.common import (
+    Measure,
+    Window,
+    execute,
+    ratio_column,
+    safe_ratio,
+    suppress_small_cells,
+)
+from review.metrics.value import ltv_by_channel, ltv_cohort_activity, ltv_curve, margin_expr
+
+#: Tables every headline KPI of the family needs (their intersection); see KPI_REQUIRES.
+REQUIRES: tuple[str, ...] = ("spend",)
+#: Tables each headline KPI needs; a KPI whose tables are missing is NaN with a note.
+KPI_REQUIRES: dict[str, tuple[str, ...]] = {
+    "cac": ("spend", "users"),
+    "budget_execution": ("spend",),
+    "campaign_roi": ("spend", "campaigns", "assignments", "transactions"),
+    "ltv_cac": ("spend", "users", "transactions", "events"),
+}
+#: Spend channels that acquire no users (excluded from CAC).
+NON_ACQUISITION_CHANNELS: tuple[str, ...] = ("internal",)
+#: A channel whose CAC is at least this multiple of the median channel's is flagged.
+FAR_ABOVE_MEDIAN = 2.0
+CONTROL = "control"
+
+
+def _spend_in(spend: ibis.Table, w: Window) -> ibis.Table:
+    return spend.filter(w.has_date(spend.date))
+
+
+def _dates(w: Window) -> list:
+    return [d.date() for d in pd.date_range(w.start, w.end, freq="D")]
+
+
+# -- plan vs actual -------------------------------------------------------------------------------
+def plan_vs_actual(spend: ibis.Table, w: Window, budget: Budget | None) -> pd.DataFrame:
+    """Planned vs actual spend by category (columns in the module docstring).
+
+    ``planned = budget.total × share`` of the category; ``actual`` = spend dated in P.
+    """
+    s = _spend_in(spend, w)
+    actual = execute(s.group_by("category").aggregate(actual=s.amount.sum()))
+    plan = pd.DataFrame({
+        "category": list(budget.shares) if budget else [],
+        "planned": [budget.total * v for v in budget.shares.values()] if budget else [],
+    }).astype({"category": "str", "planned": "float64"})
+    df = plan.merge(actual, on="category", how="outer")
+    df["actual"] = df["actual"].astype("float64").fillna(0.0)
+    df["planned"] = df["planned"].astype("float64")
+    if budget is not None:  # a category without a planned share has a plan of 0
+        df["planned"] = df["planned"].fillna(0.0)
+    df["variance"] = df["actual"] - df["planned"]
+    df["variance_pct"] = ratio_column(df["variance"], df["planned"])
+    df["execution"] = ratio_column(df["actual"], df["planned"])
+    return df.sort_values("category").reset_index(drop=True)
+
+
+def spend_by_channel(spend: ibis.Table, w: Window) -> pd.DataFrame:
+    """Spend, impressions and clicks in P by spend channel (columns in the module doc)."""
+    s = _spend_in(spend, w)
+    df = execute(s.group_by("channel").aggregate(
+        amount=s.amount.sum(), impressions=s.impressions.sum(), clicks=s.clicks.sum()))
+    df["amount"] = df["amount"].astype("float64")
+    df["share"] = ratio_column(df["amount"], pd.Series(df["amount"].sum(), df.index))
+    df["ctr"] = ratio_column(df["clicks"], df["impressions"])
+    df["cost_per_click"] = ratio_column(df["amount"], df["clicks"])
+    return df.sort_values("amount", ascending=False).reset_index(drop=True)
+
+
+def burn_down(spend: ibis.Table, w: Window, budget_total: float | None) -> pd.DataFrame:
+    """Cumulative actual spend by day of P vs a linear plan line (columns in the module doc).
+
+    Days without spend have ``amount`` 0. ``planned_cumulative`` of the i-th day (1-based) is
+    ``budget_total · i / days``.
+    """
+    s = _spend_in(spend, w)
+    daily = execute(s.group_by("date").aggregate(amount=s.amount.sum()))
+    daily["date"] = pd.to_datetime(daily["date"]).dt.date
+    df = pd.DataFrame({"date": _dates(w)}).merge(daily, on="date", how="left")
+    df["amount"] = df["amount"].astype("float64").fillna(0.0)
+    df["cumulative"] = df["amount"].cumsum()
+    total = math.nan if budget_total is None else float(budget_total)
+    df["planned_cumulative"] = total * (pd.Series(range(1, len(df) + 1)) / len(df))
+    df["remaining"] = total - df["cumulative"]
+    return df
+
+
+def budget_execution(spend: ibis.Table, w: Window, budget: Budget | None) -> Measure:
+    """Actual spend in P ÷ the planned total (ratio; NaN with a note without a budget)."""
+    s = _spend_in(spend, w)
+    actual = float(execute(s.aggregate(a=s.amount.sum()))["a"].fillna(0.0).iloc[0])
+    if budget is None:
+        return Measure(math.nan, actual, None, "no budget plan in the params (budget:)")
+    return Measure.ratio(actual, budget.total, what="planned budget total")
+
+
+# -- CAC --------------------------------------------------------------------------------------------
+def cac_by_channel(spend: ibis.Table, users: ibis.Table, w: Window, *,
+                   far_multiple: float = FAR_ABOVE_MEDIAN) -> pd.DataFrame:
+    """CAC by paid acquisition channel, ranked, with channels far above the median flagged.
+
+    ``cac = spend of channel c in P (all categories) ÷ users with acquisition_channel = c and
+    registered_at in P`` (currency per user). Only channels with spend in P, except
+    ``internal``; a channel with spend and no new user has ``cac`` ``NaN`` with a note.
+    ``vs_median = cac ÷ median(cac of the channels with a finite CAC)``;
+    ``flagged_high = vs_median ≥ far_multiple``. Not suppressed (``breakdowns`` masks).
+    """
+    s = _spend_in(spend, w)
+    s = s.filter(~s.channel.isin(list(NON_ACQUISITION_CHANNELS)))
+    sp = execute(s.group_by("channel").aggregate(spend=s.amount.sum()))
+    sp = sp[sp["spend"] > 0]
+    u = users.filter(w.has_ts(users.registered_at))
+    nu = execute(u.group_by(channel=u.acquisition_channel).aggregate(new_users=u.count()))
+    df = sp.merge(nu, on="channel", how="left")
+    df["spend"] = df["spend"].astype("float64")
+    df["new_users"] = df["new_users"].fillna(0).astype("int64")
+    df["cac"] = ratio_column(df["spend"], df["new_users"])
+    df["note"] = pd.Series([None if n else "spend but no new users in P" for n in df["new_users"]],
+                           index=df.index, dtype="object")
+    df["rank"] = df["cac"].rank(method="min", na_option="keep").astype("Int64")
+    median = df["cac"].median()  # skips NaN
+    df["vs_median"] = df["cac"] / median if median and median > 0 else math.nan
+    df["flagged_high"] = (df["vs_median"] >= far_multiple).fillna(False).astype(bool)
+    return df.sort_values(["cac", "channel"], na_position="last").reset_index(drop=True)
+
+
+def cac_measure(cac: pd.DataFrame) -> Measure:
+    """Headline CAC from :func:`cac_by_channel`: Σ spend ÷ Σ new users (currency per user)."""
+    return Measure.ratio(float(cac["spend"].sum()), float(cac["new_users"].sum()),
+                         what="new users from paid acquisition channels in P")
+
+
+def ltv_cac_by_channel(ltv: pd.DataFrame, cac: pd.DataFrame) -> pd.DataFrame:
+    """LTV ÷ CAC per paid channel (multiple) from the LTV and CAC tables (unsuppressed).
+
+    Columns: ``channel``, ``new_users``, ``spend``, ``ltv``, ``cac``, ``ltv_cac``, ``note``.
+    """
+    left = cac[["channel", "new_users", "spend", "cac", "note"]].rename(
+        columns={"note": "cac_note"})
+    right = ltv[["acquisition_channel", "ltv", "note"]].rename(
+        columns={"acquisition_channel": "channel", "note": "ltv_note"})
+    df = left.merge(right, on="channel", how="left")
+    df["ltv"] = df["ltv"].astype("float64")
+    df["ltv_cac"] = ratio_column(df["ltv"], df["cac"])
+    notes = []
+    for _, r in df.iterrows():
+        parts = [n for n in (r["cac_note"], r["ltv_note"]) if isinstance(n, str)]
+        if pd.isna(r["ltv"]) and not isinstance(r["ltv_note"], str):
+            parts.append("no LTV cohort for this channel")
+        notes.append("; ".join(parts) or None)
+    df["note"] = pd.Series(notes, index=df.index, dtype="object")
+    return df[["channel", "new_users", "spend", "ltv", "cac", "ltv_cac", "note"]]
+
+
+def ltv_cac_measure(table: pd.DataFrame) -> Measure:
+    """Headline LTV/CAC: ``Σ new_users·LTV ÷ Σ spend`` over channels with a finite LTV."""
+    ok = table["ltv"].notna()
+    value = Measure.ratio(float((table.loc[ok, "new_users"] * table.loc[ok, "ltv"]).sum()),
+                          float(table.loc[ok, "spend"].sum()),
+                          what="spend of paid channels with a projected LTV")
+    left_out = sorted(table.loc[~ok, "channel"])
+    if left_out and not math.isnan(value.value):
+        return Measure(value.value, value.numerator, value.denominator,
+                       f"channels without a projected LTV left out: {', '.join(left_out)}")
+    return value
+
+
+# -- campaigns --------------------------------------------------------------------------------------
+def campaigns_in_scope(campaigns: ibis.Table, w: Window,
+                       campaign_ids: Sequence[str] = ()) -> ibis.Table:
+    """Campaigns overlapping P (restricted to ``campaign_ids`` when given) with their window.
+
+    Columns: ``campaign_id``, ``name``, ``window_start`` = max(start, P start),
+    ``window_end`` = min(end, P end) (dates). An engine expression.
+    """
+    c = campaigns.filter(campaigns["start"] <= w.end, campaigns["end"] >= w.start)
+    if campaign_ids:
+        c = c.filter(c.campaign_id.isin(list(campaign_ids)))
+    return c.select("campaign_id", "name",
+                    window_start=ibis.greatest(c["start"], ibis.literal(w.start)),
+                    window_end=ibis.least(c["end"], ibis.literal(w.end)))
+
+
+def _assigned(assignments: ibis.Table, scope: ibis.Table) -> ibis.Table:
+    a = assignments.join(scope.select("campaign_id", "window_start", "window_end"),
+                         "campaign_id")
+    return a.filter(a.assigned_at.date() <= a.window_end)
+
+
+def campaign_roi(campaigns: ibis.Table, assignments: ibis.Table, transactions: ibis.Table,
+                 spend: ibis.Table, w: Window, *, campaign_ids: Sequence[str] = (),
+                 margins: Mapping[str, float]) -> pd.DataFrame:
+    """ROI of each campaign in scope (definitions in the module docstring); not suppressed.
+
+    Three engine queries (the scope dimension, the per-group margins and rewards, the
+    campaign spend). Columns as the ``campaign_roi`` breakdown, without ``suppressed``.
+    """
+    scope = campaigns_in_scope(campaigns, w, campaign_ids)
+    camp = execute(scope)
+    a = _assigned(assignments, scope)
+    a = a.mutate(treated=a.variant != CONTROL)
+    s = transactions.filter(w.has_ts(transactions.ts), transactions.status == "success")
+    st = s.select(tx_user=s.user_id, tx_date=s.ts.date(), margin=margin_expr(s.type, margins))
+    keys = a.select("campaign_id", "user_id", "window_start", "window_end")
+    pu = keys.join(st, [keys.user_id == st.tx_user, st.tx_date >= keys.window_start,
+                        st.tx_date <= keys.window_end])
+    pu = pu.group_by(pu_campaign=pu.campaign_id, pu_user=pu.user_id).aggregate(
+        user_margin=pu.margin.sum())
+    g = a.left_join(pu, [a.campaign_id == pu.pu_campaign, a.user_id == pu.pu_user])
+    reward_day = ibis.coalesce(g.converted_at, g.assigned_at).date()
+    in_window = (reward_day >= g.window_start) & (reward_day <= g.window_end)
+    grp = execute(g.group_by("campaign_id", "treated").aggregate(
+        users=g.count(), margin=g.user_margin.fill_null(0.0).sum(),
+        reward_cost=g.reward_cost.sum(where=in_window)))
+    sp = _spend_in(spend, w)
+    sp = sp.filter(sp.campaign_id.notnull())
+    cspend = execute(sp.group_by("campaign_id").aggregate(campaign_spend=sp.amount.sum()))
+
+    rows = []
+    for _, c in camp.sort_values("campaign_id").iterrows():
+        cid = c["campaign_id"]
+        gi = grp[grp["campaign_id"] == cid]
+        tr, co = gi[gi["treated"]], gi[~gi["treated"]]
+        n_t = int(tr["users"].sum())
+        n_c = int(co["users"].sum())
+        m_t, _ = safe_ratio(float(tr["margin"].sum()), n_t)
+        m_c, _ = safe_ratio(float(co["margin"].sum()), n_c)
+        reward = float(gi["reward_cost"].fillna(0.0).sum())
+        cs = float(cspend.loc[cspend["campaign_id"] == cid, "campaign_spend"].sum())
+        cost = reward + cs
+        note = None
+        if not margins:
+            note = "no revenue.margin_per_txn in the params: margin unknown"
+        elif n_t == 0:
+            note = "no treated users assigned in the window"
+        elif n_c == 0:
+            note = "no control group: incremental margin unknown"
+        incremental = math.nan if note else (m_t - m_c) * n_t
+        roi, roi_note = safe_ratio(incremental - cost, cost, what="campaign cost")
+        rows.append({
+            "campaign_id": cid, "name": c["name"],
+            "window_start": pd.Timestamp(c["window_start"]).date(),
+            "window_end": pd.Timestamp(c["window_end"]).date(),
+            "treated_users": n_t, "control_users": n_c,
+            "treated_margin_per_user": m_t, "control_margin_per_user": m_c,
+            "incremental_margin": incremental, "reward_cost": reward, "campaign_spend": cs,
+            "cost": cost, "roi": math.nan if note else roi, "note": note or roi_note,
+        })
+    cols = ["campaign_id", "name", "window_start", "window_end", "treated_users",
+            "control_users", "treated_margin_per_user", "control_margin_per_user",
+            "incremental_margin", "reward_cost", "campaign_spend", "cost", "roi", "note"]
+    return pd.DataFrame(rows, columns=cols)
+
+
+def campaign_roi_measure(roi: pd.DataFrame) -> Measure:
+    """Headline ROI: ``(Σ incremental − Σ cost) ÷ Σ cost`` over campaigns with an incremental."""
+    ok = roi["incremental_margin"].notna()
+    if not ok.any():
+        why = "no campaign in scope overlaps P" if roi.empty else "; ".join(
+            f"{c}: {n}" for c, n in zip(roi["campaign_id"], roi["note"], strict=True))
+        return Measure.missing(why)
+    inc, cost = float(roi.loc[ok, "incremental_margin"].sum()), float(roi.loc[ok, "cost"].sum())
+    m = Measure.ratio(inc - cost, cost, what="campaign cost")
+    left_out = sorted(roi.loc[~ok, "campaign_id"])
+    if left_out and m.note is None:
+        m = Measure(m.value, m.numerator, m.denominator,
+                    f"left out (no incremental margin): {', '.join(left_out)}")
+    return m
+
+
+def campaign_reach(campaigns: ibis.Table, assignments: ibis.Table, w: Window, *,
+                   campaign_ids: Sequence[str] = ()) -> pd.DataFrame:
+    """Reach and participation by campaign and touch channel, one engine query.
+
+    Columns: ``campaign_id``, ``touch_channel``, ``assigned``, ``reached``, ``converted``
+    (counts), ``reach_rate``, ``conversion_rate`` (ratios of assigned). Definitions in the
+    module docstring; not suppressed.
+    """
+    a = _assigned(assignments, campaigns_in_scope(campaigns, w, campaign_ids))
+    converted = a.converted_at.notnull() & (a.converted_at.date() <= a.window_end)
+    df = execute(a.group_by("campaign_id", "touch_channel").aggregate(
+        assigned=a.count(), reached=a.count(where=a.reached.fill_null(False)),
+        converted=a.count(where=converted)))
+    df["reach_rate"] = ratio_column(df["reached"], df["assigned"])
+    df["conversion_rate"] = ratio_column(df["converted"], df["assigned"])
+    return df.sort_values(["campaign_id", "touch_channel"]).reset_index(drop=True)
+
+
+def reach_by_campaign(by_touch: pd.DataFrame) -> pd.DataFrame:
+    """Campaign totals of :func:`campaign_reach` (sums of counts, rates recomputed)."""
+    df = by_touch.groupby("campaign_id", as_index=False)[
+        ["assigned", "reached", "converted"]].sum()
+    df["reach_rate"] = ratio_column(df["reached"], df["assigned"])
+    df["conversion_rate"] = ratio_column(df["converted"], df["assigned"])
+    return df
+
+
+# -- family interface -----------------------------------------------------------------------------
+def _campaign_ids(p: Params) -> tuple[str, ...]:
+    return tuple(c.id for c in p.campaigns)
+
+
+def headline(t: Mapping[str, ibis.Table], w: Window, p: Params) -> dict[str, Measure]:
+    """The budget KPIs of window ``w`` (KPIs whose tables are missing are NaN with a note).
+
+    The plan total applies to P only: for another window (the comparison period) the same
+    ``p.budget.total`` is used, which is right when periods have the same length and plan.
+    """
+    out: dict[str, Measure] = {}
+    if "spend" in t:
+        out["budget_execution"] = budget_execution(t["spend"], w, p.budget)
+    if all(n in t for n in KPI_REQUIRES["cac"]):
+        cac = cac_by_channel(t["spend"], t["users"], w)
+        out["cac"] = cac_measure(cac)
+        if all(n in t for n in KPI_REQUIRES["ltv_cac"]):
+            ltv, _ = _ltv_tables(t, w, p)
+            out["ltv_cac"] = ltv_cac_measure(ltv_cac_by_channel(ltv, cac))
+    if all(n in t for n in KPI_REQUIRES["campaign_roi"]):
+        roi = campaign_roi(t["campaigns"], t["assignments"], t["transactions"], t["spend"], w,
+                           campaign_ids=_campaign_ids(p), margins=p.revenue.margin_per_txn)
+        out["campaign_roi"] = campaign_roi_measure(roi)
+    for key, tables in KPI_REQUIRES.items():
+        if key not in out:
+            missing = [n for n in tables if n not in t]
+            out[key] = Measure.missing(f"needs table {', '.join(missing)}")
+    return out
+
+
+def _ltv_tables(t: Mapping[str, ibis.Table], w: Window,
+                p: Params) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """LTV by channel and the LTV curve (one cohort query), from :mod:`review.metrics.value`."""
+    rev = p.revenue
+    act = ltv_cohort_activity(t["users"], t["transactions"], t["events"], w,
+                              margins=rev.margin_per_txn)
+    kw = {"horizon_months": rev.ltv_horizon_months,
+          "monthly_discount_rate": rev.monthly_discount_rate}
+    return ltv_by_channel(act, margins=rev.margin_per_txn, **kw), ltv_curve(act, **kw)
+
+
+def breakdowns(t: Mapping[str, ibis.Table], w: Window, p: Params) -> dict[str, pd.DataFrame]:
+    """The budget breakdown tables of P (module docstring); tables whose inputs are missing
+    are omitted."""
+    if "spend" not in t:
+        return {}
+    k = p.thresholds.min_cell_users
+    sp = t["spend"]
+    out: dict[str, pd.DataFrame] = {
+        "plan_vs_actual": plan_vs_actual(sp, w, p.budget),
+        "by_channel": spend_by_channel(sp, w),
+        "burn_down": burn_down(sp, w, p.budget.total if p.budget else None),
+    }
+    if "users" in t:
+        cac = cac_by_channel(sp, t["users"], w)
+        out["cac"] = suppress_small_cells(cac, "new_users", k, ["new_users", "cac", "vs_median"])
+        if all(n in t for n in KPI_REQUIRES["ltv_cac"]):
+            ltv, curve = _ltv_tables(t, w, p)
+            out["ltv_cac"] = suppress_small_cells(ltv_cac_by_channel(ltv, cac), "new_users", k,
+                                                  ["new_users", "cac", "ltv_cac"])
+            ltv = suppress_small_cells(ltv, "cohort_users", k)
+            shown = ltv.loc[~ltv["suppressed"], "acquisition_channel"]
+            out["ltv"] = ltv
+            out["ltv_curve"] = curve[curve["acquisition_channel"].isin(shown)].reset_index(
+                drop=True)
+    if "campaigns" in t and "assignments" in t:
+        ids = _campaign_ids(p)
+        if "transactions" in t:
+            roi = campaign_roi(t["campaigns"], t["assignments"], t["transactions"], sp, w,
+                               campaign_ids=ids, margins=p.revenue.margin_per_txn)
+            roi.insert(6, "cell_users", roi[["treated_users", "control_users"]].min(axis=1))
+            out["campaign_roi"] = suppress_small_cells(
+                roi, "cell_users", k,
+                ["cell_users", "treated_margin_per_user", "control_margin_per_user",
+                 "incremental_margin", "roi"])
+        touch = campaign_reach(t["campaigns"], t["assignments"], w, campaign_ids=ids)
+        cols = ["assigned", "reached", "converted", "reach_rate", "conversion_rate"]
+        out["campaign_reach"] = suppress_small_cells(reach_by_campaign(touch), "assigned", k,
+                                                     cols)
+        out["campaign_reach_by_touch"] = suppress_small_cells(touch, "assigned", k, cols)
+    return out
