@@ -1,0 +1,1 @@
+"""Tests of the presentation layer: i18n, charts, tables, rendering, browser."""
