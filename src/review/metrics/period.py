@@ -27,6 +27,10 @@ from review.metrics.common import Measure, Window
 from review.metrics.result import KpiValue, PeriodMetrics
 from review.stats import change, rag_status
 
+#: Breakdowns also computed for the comparison window, stored as ``"<family>.<name>@compare"``
+#: (the findings compare them with the period's: e.g. which funnel step lost most).
+COMPARE_BREAKDOWNS: dict[str, tuple[str, ...]] = {"funnel": ("steps",)}
+
 #: Family modules of :mod:`review.metrics`, in report order.
 FAMILIES: tuple[str, ...] = (
     "acquisition", "activity", "retention", "funnel", "lifecycle", "value", "budget", "risk",
@@ -78,6 +82,10 @@ def compute_period(con: BaseBackend, params: Params, *,
         previous.update(_only(mod.headline(t, cw, params), keys, fam))
         for name, df in mod.breakdowns(t, w, params).items():
             tables[f"{fam}.{name}"] = df
+        if fam in COMPARE_BREAKDOWNS:
+            for name, df in mod.breakdowns(t, cw, params).items():
+                if name in COMPARE_BREAKDOWNS[fam]:
+                    tables[f"{fam}.{name}@compare"] = df
     kpis = {key: _kpi_value(key, current[key], previous.get(key), params)
             for key in KPI_CATALOG if key in current}
     return PeriodMetrics(

@@ -78,8 +78,8 @@ def _available(pm: PeriodMetrics, cfg: Params, keys: Sequence[str],
     return False
 
 
-def _narrate(key: str, cfg: Params, **fmt: object) -> None:
-    show.html(f'<p class="narrative">{t(key, cfg.lang, **fmt)}</p>')
+def _narrate(template: str, cfg: Params, **fmt: object) -> None:
+    show.html(f'<p class="narrative">{t(template, cfg.lang, **fmt)}</p>')
 
 
 def _suppression_note(df: pd.DataFrame, cfg: Params) -> None:
@@ -299,8 +299,8 @@ def penetration(pm: PeriodMetrics, cfg: Params) -> None:
         return
     targets = {tier: pm.kpis[f"penetration_{tier}"].target for tier in ("key", "lower")
                if f"penetration_{tier}" in pm.kpis and pm.kpis[f"penetration_{tier}"].target}
-    _narrate("narr.penetration", cfg, key=_kpi(pm, "penetration_key", cfg),
-             lower=_kpi(pm, "penetration_lower", cfg))
+    _narrate("narr.penetration", cfg, key_cities=_kpi(pm, "penetration_key", cfg),
+             lower_tier=_kpi(pm, "penetration_lower", cfg))
     show.chart(charts.penetration(pm.tables["market.penetration_by_region"], "region",
                                   "penetration", "city_tier", targets,
                                   title=t("title.penetration", lang),
