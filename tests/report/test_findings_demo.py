@@ -1,0 +1,58 @@
+"""Planted truths of the demo data surface as findings (DESIGN.md §6)."""
+
+import json
+
+import pytest
+
+from review.config import load_params
+from review.metrics import compute_period
+from review.paths import PARAMS_DIR
+from review.report.findings import findings
+
+
+@pytest.fixture(scope="module")
+def truth(demo_con):
+    gt = demo_con.table("ground_truth").to_pandas()
+    return {r.key: (r.value, json.loads(r.detail) if isinstance(r.detail, str) else None)
+            for r in gt.itertuples()}
+
+
+@pytest.fixture(scope="module")
+def september(demo_con):
+    return findings(compute_period(demo_con, load_params(PARAMS_DIR / "2026-09.yaml")))
+
+
+def test_failure_incident_found_on_its_days(september, truth):
+    days = truth["failure_incident"][1]
+    (spike,) = [f for f in september if f.rule == "failure_spike"]
+    assert spike.severity == 3
+    for d in days:  # "2026-09-14" → "09-14" in the evidence
+        assert d[5:] in spike.evidence
+    # a 3-sigma rule over 30 days of a 3,000-user store may add one chance day, not more
+    n_flagged = int(spike.evidence.split()[0])
+    assert len(days) <= n_flagged <= len(days) + 1
+
+
+def test_worst_cac_channel_flagged(september, truth):
+    worst = truth["worst_cac_channel"][1]
+    assert ("cac_outlier", worst) in [(f.rule, f.subject) for f in september]
+
+
+def test_winning_variant_found_and_null_variant_not(september):
+    subjects = {(f.rule, f.subject) for f in september}
+    assert ("experiment_better", "C01/A") in subjects
+    assert not any(s == "C01/B" for _, s in subjects)
+    assert not any(r == "srm" for r, _ in subjects)
+
+
+def test_complaint_surge_found_in_october(demo_con, truth):
+    category = truth["complaint_surge"][1]["category"]
+    october = findings(compute_period(demo_con, load_params(PARAMS_DIR / "2026-10.yaml")))
+    assert ("complaint_surge", category) in [(f.rule, f.subject) for f in october]
+
+
+def test_red_kpis_are_findings(demo_con):
+    pm = compute_period(demo_con, load_params(PARAMS_DIR / "2026-09.yaml"))
+    red = {k for k, v in pm.kpis.items() if v.rag == "red"}
+    found = {f.subject for f in findings(pm) if f.rule == "red_kpi"}
+    assert found == red
