@@ -34,7 +34,11 @@ class ValidationError(ReviewError):
 
 
 class ImportMappingError(ReviewError):
-    """An analyst's export or its column mapping cannot be imported into the store."""
+    """An analyst's export or its column mapping cannot be imported; ``problems`` lists all."""
+
+    def __init__(self, message: str, problems=()):
+        super().__init__(message)
+        self.problems = list(problems)
 
 
 class RunError(ReviewError):

@@ -43,7 +43,7 @@ def resolve_env(source: str) -> str:
 
 
 def redact(source: str) -> str:
-    """The source as it may be shown: ``${VAR}`` references kept, inline passwords masked."""
+    """The source as it may be shown: any password part of a URL (``user:…@``) is masked."""
     return re.sub(r"(://[^:/@]+:)[^@]+@", r"\1***@", source)
 
 

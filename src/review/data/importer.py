@@ -1,0 +1,1159 @@
+"""Import analysts' CSV/Excel exports into the DuckDB store, driven by a column mapping.
+
+Banks start from exports with their own headers, codes and encodings. A mapping YAML (format
+and worked example: ``docs/importing.md``) says, per source file pattern, which contract tables
+it feeds and how each contract column is made: renamed from a header, mapped through a value
+map, parsed with a date format, assembled from year/month/day columns, a constant or a
+deterministic surrogate key.
+
+:func:`import_files` reads the files (encoding and delimiter detected; ``.xlsx`` through
+openpyxl), converts every mapped column to the contract dtype, checks each row (codes, nulls,
+ranges, duplicate keys, references to users/campaigns already in the store), and only when
+nothing is wrong writes the tables *atomically*: the store is copied to a temporary file in the
+same folder, written and validated there (:func:`review.data.validate.validate`), then moved
+over the original with :func:`os.replace`. Any error leaves the store byte-identical.
+
+Errors
+------
+* :class:`~review.errors.ImportMappingError` — the mapping is invalid, or a source file has
+  problems; the message lists every problem with file, table, column and 1-based data row (the
+  first row under the header is row 1) and how to fix it; ``exc.problems`` holds them as
+  :class:`ImportProblem`.
+* :class:`~review.errors.ValidationError` — the written tables break the contract together with
+  what is already in the store (e.g. appended keys that repeat existing ones); ``exc.report``.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import fnmatch
+import hashlib
+import io
+import math
+import os
+import re
+import shutil
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any, Literal
+
+import duckdb
+import pyarrow as pa
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import ValidationError as PydanticValidationError
+
+from review.data.connect import connect, resolve_path
+from review.data.contract import TABLES, Column, TableSpec
+from review.data.validate import ValidationReport, validate
+from review.errors import ImportMappingError, ValidationError
+
+#: Cell texts read as empty (after stripping spaces); override per source with ``na_values``.
+NA_VALUES = ("", "NULL", "null", "NA", "N/A", "#N/A", "nan", "NaN", "None")
+DELIMITERS = (",", ";", "\t", "|")
+TRUE_TEXTS = frozenset({"true", "t", "yes", "y", "1", "是", "真"})
+FALSE_TEXTS = frozenset({"false", "f", "no", "n", "0", "否", "假"})
+EXCEL_SUFFIXES = (".xlsx", ".xlsm")
+#: Offending rows named per problem in an error message.
+ROWS_SHOWN = 5
+#: Problems listed in an error message (the exception's ``problems`` holds all).
+PROBLEMS_SHOWN = 30
+
+
+# -- the mapping ----------------------------------------------------------------------------
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=False)
+
+
+class DateParts(_Strict):
+    """Source headers holding the parts of a date or timestamp (hour/minute/second optional)."""
+
+    year: str
+    month: str
+    day: str
+    hour: str | None = None
+    minute: str | None = None
+    second: str | None = None
+
+    def headers(self) -> list[str]:
+        return [h for h in (self.year, self.month, self.day, self.hour, self.minute,
+                            self.second) if h is not None]
+
+
+class ColumnMap(_Strict):
+    """How one contract column is made. Exactly one of ``from``, ``value``, ``parts``,
+    ``surrogate``; ``values``, ``format`` and ``scale`` refine it.
+
+    A plain string in the YAML (``user_id: 客户号``) is short for ``{from: 客户号}``.
+    """
+
+    from_: str | None = Field(default=None, alias="from")
+    value: str | None = None
+    parts: DateParts | None = None
+    surrogate: Literal["hash", "row_number"] | None = None
+    prefix: str = ""
+    values: dict[str, str | bool | int | float | None] | None = None
+    format: list[str] | None = None
+    scale: float | None = None
+
+    @field_validator("values", mode="before")
+    @classmethod
+    def _keys_as_text(cls, v: Any) -> Any:
+        if isinstance(v, dict):
+            return {("" if k is None else str(k)): val for k, val in v.items()}
+        return v
+
+    @field_validator("format", mode="before")
+    @classmethod
+    def _format_list(cls, v: Any) -> Any:
+        return [v] if isinstance(v, str) else v
+
+    @model_validator(mode="after")
+    def _one_source(self) -> ColumnMap:
+        given = [k for k in ("from", "value", "parts", "surrogate")
+                 if (k == "from" and self.from_ is not None)
+                 or (k == "value" and "value" in self.model_fields_set)
+                 or (k not in ("from", "value") and getattr(self, k) is not None)]
+        if len(given) != 1:
+            raise ValueError("give exactly one of from, value, parts, surrogate"
+                             + (f" (found {', '.join(given)})" if given else ""))
+        if self.prefix and self.surrogate is None:
+            raise ValueError("prefix is only for surrogate keys")
+        return self
+
+    @property
+    def kind(self) -> str:
+        if self.from_ is not None:
+            return "from"
+        if self.parts is not None:
+            return "parts"
+        if self.surrogate is not None:
+            return "surrogate"
+        return "value"
+
+
+class TableMap(_Strict):
+    """The contract columns one source feeds into one table, and how duplicates are handled.
+
+    ``dedup``: ``none`` (duplicates are errors), ``first`` or ``last`` (keep that row per
+    primary key; a table without a key keeps one of identical rows).
+    """
+
+    columns: dict[str, ColumnMap]
+    dedup: Literal["none", "first", "last"] = "none"
+
+    @field_validator("columns", mode="before")
+    @classmethod
+    def _shorthand(cls, v: Any) -> Any:
+        if isinstance(v, dict):
+            return {k: ({"from": s} if isinstance(s, str) else s) for k, s in v.items()}
+        return v
+
+
+class SourceMap(_Strict):
+    """One kind of export: file name pattern(s), how to read it, the tables it feeds."""
+
+    files: list[str] = Field(min_length=1)
+    encoding: str | None = None
+    delimiter: str | None = None
+    sheet: str | None = None
+    skip_rows: int = Field(default=0, ge=0)
+    na_values: list[str] = Field(default_factory=lambda: list(NA_VALUES))
+    tables: dict[str, TableMap] = Field(min_length=1)
+
+    @field_validator("sheet", mode="before")
+    @classmethod
+    def _sheet_text(cls, v: Any) -> Any:
+        return str(v) if isinstance(v, int) else v
+
+    @field_validator("files", mode="before")
+    @classmethod
+    def _files_list(cls, v: Any) -> Any:
+        return [v] if isinstance(v, str) else v
+
+    @field_validator("encoding")
+    @classmethod
+    def _known_encoding(cls, v: str | None) -> str | None:
+        if v is None or v.lower() == "auto":
+            return None
+        try:
+            codecs.lookup(v)
+        except LookupError:
+            raise ValueError(f"unknown encoding {v!r}; use utf-8, utf-8-sig, gbk or gb18030"
+                             ) from None
+        return v
+
+    @field_validator("delimiter")
+    @classmethod
+    def _one_char(cls, v: str | None) -> str | None:
+        if v is None or v.lower() == "auto":
+            return None
+        v = {"tab": "\t", "\\t": "\t"}.get(v.lower(), v)
+        if len(v) != 1:
+            raise ValueError(f"a delimiter is one character (or 'tab'), not {v!r}")
+        return v
+
+    @model_validator(mode="after")
+    def _contract(self) -> SourceMap:
+        problems = []
+        for tname, tmap in self.tables.items():
+            spec = TABLES.get(tname)
+            if spec is None:
+                problems.append(f"tables.{tname}: not a contract table; contract tables: "
+                                f"{', '.join(TABLES)}")
+                continue
+            for cname, cmap in tmap.columns.items():
+                if cname not in spec.column_names:
+                    problems.append(f"tables.{tname}.columns.{cname}: not a column of "
+                                    f"{tname}; its columns: {', '.join(spec.column_names)}")
+                    continue
+                why = _spec_problem(spec.column(cname), cmap)
+                if why:
+                    problems.append(f"tables.{tname}.columns.{cname}: {why}")
+            unmapped = [c.name for c in spec.columns
+                        if not c.nullable and c.name not in tmap.columns]
+            if unmapped:
+                problems.append(f"tables.{tname}.columns: required column(s) "
+                                f"{', '.join(unmapped)} not mapped (use from:, value:, parts: "
+                                "or surrogate:)")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+
+def _spec_problem(col: Column, cmap: ColumnMap) -> str | None:
+    temporal = col.dtype in ("date", "timestamp")
+    if cmap.format is not None and not temporal:
+        return f"format: is for date/timestamp columns, {col.name} is {col.dtype}"
+    if cmap.parts is not None and not temporal:
+        return f"parts: is for date/timestamp columns, {col.name} is {col.dtype}"
+    if cmap.surrogate is not None and col.dtype != "string":
+        return f"surrogate: makes text keys, {col.name} is {col.dtype}"
+    if cmap.scale is not None and col.dtype not in ("int64", "float64"):
+        return f"scale: is for numeric columns, {col.name} is {col.dtype}"
+    return None
+
+
+class ImportMapping(_Strict):
+    """A whole mapping file: a list of sources (see ``docs/importing.md``)."""
+
+    description: str | None = None
+    sources: list[SourceMap] = Field(min_length=1)
+
+    @property
+    def tables(self) -> tuple[str, ...]:
+        """Contract tables the mapping feeds, in contract order."""
+        named = {t for s in self.sources for t in s.tables}
+        return tuple(t for t in TABLES if t in named)
+
+    @classmethod
+    def from_dict(cls, data: Any, *, origin: str = "<mapping>") -> ImportMapping:
+        """Validate a parsed mapping; every problem named by ``origin`` and key path."""
+        if not isinstance(data, dict):
+            raise ImportMappingError(f"{origin}: expected a mapping with a `sources:` list")
+        try:
+            return cls.model_validate(data)
+        except PydanticValidationError as exc:
+            lines = []
+            for err in exc.errors():
+                key = ".".join(str(p) for p in err["loc"]) or "(top level)"
+                msg = err["msg"].removeprefix("Value error, ")
+                if err["type"] == "extra_forbidden":
+                    msg = "unknown key (check the spelling; see docs/importing.md)"
+                lines.append(f"  {key}: {msg}")
+            raise ImportMappingError(f"{origin}: invalid import mapping\n" + "\n".join(lines)
+                                     ) from None
+
+
+class _TextLoader(yaml.SafeLoader):
+    """YAML where every plain scalar stays text (codes like 01, yes, 2026-09-01 survive)."""
+
+
+_TextLoader.yaml_implicit_resolvers = {
+    k: [(tag, rx) for tag, rx in v if tag == "tag:yaml.org,2002:null"]
+    for k, v in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
+def load_mapping(path: str | Path) -> ImportMapping:
+    """Read and validate an import mapping YAML.
+
+    Every plain YAML scalar is read as text (so ``01``, ``yes`` or ``2026-09-01`` stay as
+    written) and converted where the field needs a number. Unknown keys, unknown tables or
+    columns, and required contract columns left unmapped raise
+    :class:`~review.errors.ImportMappingError` naming the file and the key.
+    """
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ImportMappingError(f"{path}: cannot read import mapping ({exc.strerror})"
+                                 ) from None
+    text = _decode(raw, None, path)
+    try:
+        data = yaml.load(text, Loader=_TextLoader)  # noqa: S506 (a SafeLoader subclass)
+    except yaml.YAMLError as exc:
+        raise ImportMappingError(f"{path}: not valid YAML: {exc}") from None
+    return ImportMapping.from_dict(data, origin=str(path))
+
+
+# -- problems and results -------------------------------------------------------------------
+@dataclass(frozen=True)
+class ImportProblem:
+    """One kind of problem in a source file: where (file, table, column, data rows), the
+    offending values and what to do. ``rows`` are the first few 1-based data rows of ``file``
+    (row 1 is the first row under the header), ``count`` all the rows affected.
+    """
+
+    file: str
+    table: str | None
+    column: str | None
+    rule: str
+    message: str
+    rows: tuple[int, ...] = ()
+    count: int = 1
+    values: tuple[str, ...] = ()
+
+    def __str__(self) -> str:
+        where = [self.file]
+        if self.table:
+            where.append(f"table {self.table}")
+        if self.column:
+            where.append(f"column {self.column}")
+        if self.rows:
+            shown = ", ".join(str(r) for r in self.rows)
+            more = f" (+{self.count - len(self.rows)} more)" if self.count > len(self.rows) else ""
+            where.append(f"row{'s' * (len(self.rows) > 1)} {shown}{more}")
+        return f"{', '.join(where)}: {self.message}"
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    """What :func:`import_files` wrote.
+
+    ``rows`` are the rows written per table; ``duplicates_dropped`` the rows removed by
+    ``dedup``; ``report`` the validation of the written tables (warnings only, or none).
+    """
+
+    store: Path
+    tables: tuple[str, ...]
+    rows: dict[str, int]
+    files: tuple[Path, ...]
+    duplicates_dropped: dict[str, int]
+    report: ValidationReport = field(repr=False)
+
+    def summary(self) -> str:
+        parts = [f"{t}: {self.rows[t]:,} rows" for t in self.tables]
+        text = f"imported into {self.store}: " + "; ".join(parts)
+        if any(self.duplicates_dropped.values()):
+            text += "; duplicates dropped: " + ", ".join(
+                f"{t} {n}" for t, n in self.duplicates_dropped.items() if n)
+        if self.report.warnings:
+            text += f"; {len(self.report.warnings)} warning(s)"
+        return text
+
+
+class _Problems:
+    """Collects problems, grouping rows of the same (file, table, column, rule, template).
+
+    A template's ``{values}`` becomes the first few distinct offending values.
+    """
+
+    def __init__(self) -> None:
+        self._items: dict[tuple, tuple[list[int], list[str], list[int]]] = {}
+        #: (file, row, column) cells already reported: later checks skip them
+        self.flagged: set[tuple[str, int, str]] = set()
+
+    def add(self, file: Path | str, table: str | None, column: str | None, rule: str,
+            template: str, row: int | None = None, value: Any = None) -> None:
+        key = (str(file), table, column, rule, template)
+        rows, values, count = self._items.setdefault(key, ([], [], [0]))
+        count[0] += 1
+        if row is not None:
+            if column is not None:
+                self.flagged.add((str(file), row, column))
+            if len(rows) < ROWS_SHOWN:
+                rows.append(row)
+        if value is not None:
+            text = value if isinstance(value, str) else repr(value)
+            if text not in values and len(values) <= ROWS_SHOWN:
+                values.append(text)
+
+    def __bool__(self) -> bool:
+        return bool(self._items)
+
+    def items(self) -> list[ImportProblem]:
+        out = []
+        for (f, t, c, r, template), (rows, values, count) in self._items.items():
+            shown = ", ".join(values[:ROWS_SHOWN]) + (" …" if len(values) > ROWS_SHOWN else "")
+            message = template.replace("{values}", shown)
+            out.append(ImportProblem(f, t, c, r, message, tuple(rows), count[0],
+                                     tuple(values[:ROWS_SHOWN])))
+        return out
+
+
+def _raise(problems: _Problems, into: Path) -> None:
+    items = problems.items()
+    lines = [f"  - {p}" for p in items[:PROBLEMS_SHOWN]]
+    if len(items) > PROBLEMS_SHOWN:
+        lines.append(f"  … and {len(items) - PROBLEMS_SHOWN} more problem(s)")
+    raise ImportMappingError(
+        f"import refused, nothing was written to {into}: {len(items)} problem(s); fix the files "
+        "or the mapping (docs/importing.md) and run again\n" + "\n".join(lines), items)
+
+
+# -- reading files --------------------------------------------------------------------------
+@dataclass
+class _Sheet:
+    """A source file as read: header, data rows (text or Excel values), their row numbers."""
+
+    path: Path
+    header: list[str]
+    rows: list[list[Any]]
+    row_numbers: list[int]
+
+
+def detect_encoding(data: bytes) -> str:
+    """The text encoding of an export: ``utf-8-sig`` (BOM), ``utf-16``, ``utf-8`` or
+    ``gb18030`` (a superset of GBK and GB2312, what Chinese Excel writes).
+
+    Raises ``UnicodeDecodeError`` when none fits.
+    """
+    if data.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    try:
+        data.decode("utf-8")
+        return "utf-8"
+    except UnicodeDecodeError as exc:
+        if exc.start >= len(data) - 3 and exc.reason == "unexpected end of data":
+            return "utf-8"  # cut inside the last character: a truncated UTF-8 file
+    data.decode("gb18030")
+    return "gb18030"
+
+
+def _decode(data: bytes, encoding: str | None, path: Path) -> str:
+    try:
+        enc = encoding or detect_encoding(data)
+    except UnicodeDecodeError:
+        raise ImportMappingError(
+            f"{path}: cannot tell the text encoding (not UTF-8, GBK or GB18030); set "
+            "`encoding:` for this source in the mapping") from None
+    try:
+        text = data.decode(enc, errors="replace" if encoding is None else "strict")
+    except UnicodeDecodeError as exc:
+        raise ImportMappingError(
+            f"{path}: not valid {enc} at byte {exc.start}; fix `encoding:` in the mapping "
+            "(or remove it to detect UTF-8/GBK automatically)") from None
+    return text.removeprefix("\ufeff")
+
+
+def detect_delimiter(text: str, candidates: Iterable[str] = DELIMITERS) -> str:
+    """The delimiter that splits the first lines of ``text`` into the most, equally many fields.
+
+    Falls back to ``,`` when no candidate splits the header.
+    """
+    sample = "\n".join(text.splitlines()[:50])
+    best, best_score = ",", (False, 1)
+    for d in candidates:
+        rows = [r for r in csv.reader(io.StringIO(sample), delimiter=d) if r]
+        if not rows or len(rows[0]) < 2:
+            continue
+        complete = rows[:-1] if len(rows) > 1 else rows  # the sample's last line may be cut
+        score = (all(len(r) == len(rows[0]) for r in complete), len(rows[0]))
+        if score > best_score:
+            best, best_score = d, score
+    return best
+
+
+def _read_csv(path: Path, source: SourceMap, problems: _Problems) -> _Sheet | None:
+    text = _decode(path.read_bytes(), source.encoding, path)
+    lines = text.splitlines(keepends=True)
+    text = "".join(lines[source.skip_rows:])
+    if not text.strip():
+        problems.add(path, None, None, "empty_file",
+                     "empty file (no header, no rows); re-export it")
+        return None
+    delimiter = source.delimiter or detect_delimiter(text)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+    rows: list[list[Any]] = []
+    numbers: list[int] = []
+    header: list[str] | None = None
+    n = 0
+    broken = False
+    try:
+        for record in reader:
+            if header is None:
+                header = [h.strip().removeprefix("\ufeff") for h in record]
+                continue
+            n += 1
+            if not record or all(not f.strip() for f in record):
+                continue  # a blank line
+            if len(record) < len(header):
+                broken = True
+                problems.add(path, None, None, "truncated",
+                             f"the row has {len(record)} field(s), the header {len(header)}: "
+                             "the file looks truncated (re-export it) or a field holds a line "
+                             "break without quotes", n)
+                continue
+            if len(record) > len(header):
+                if any(f.strip() for f in record[len(header):]):
+                    broken = True
+                    problems.add(path, None, None, "extra_fields",
+                                 f"the row has {len(record)} fields, the header "
+                                 f"{len(header)}: a value holds the delimiter {delimiter!r} "
+                                 "without quotes; quote it or set `delimiter:`", n)
+                    continue
+                record = record[:len(header)]
+            rows.append(record)
+            numbers.append(n)
+    except csv.Error as exc:
+        problems.add(path, None, None, "truncated",
+                     f"malformed CSV ({exc}): a quote left open, the file looks truncated; "
+                     "re-export it", n + 1)
+        return None
+    if header is None:
+        problems.add(path, None, None, "empty_file", "empty file; re-export it")
+        return None
+    if not rows:
+        if not broken:
+            problems.add(path, None, None, "empty_file",
+                         "the file has a header but no data rows; re-export it")
+        return None
+    return _Sheet(path, header, rows, numbers)
+
+
+def _read_excel(path: Path, source: SourceMap, problems: _Problems) -> _Sheet | None:
+    import openpyxl
+
+    try:
+        wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except Exception as exc:
+        problems.add(path, None, None, "unreadable",
+                     f"cannot open as an Excel workbook ({type(exc).__name__}); save it as "
+                     ".xlsx and try again")
+        return None
+    try:
+        ws = _worksheet(wb, source.sheet, path)
+        it = ws.iter_rows(values_only=True)
+        for _ in range(source.skip_rows):
+            next(it, None)
+        head = next(it, None)
+        if head is None or all(v is None for v in head):
+            problems.add(path, None, None, "empty_file",
+                         f"sheet {ws.title!r} is empty; check `sheet:` and `skip_rows:`")
+            return None
+        header = ["" if v is None else str(v).strip() for v in head]
+        while header and header[-1] == "":
+            header.pop()
+        rows, numbers = [], []
+        for n, values in enumerate(it, start=1):
+            values = list(values[:len(header)]) + [None] * (len(header) - len(values))
+            if all(v is None or (isinstance(v, str) and not v.strip()) for v in values):
+                continue
+            rows.append(values)
+            numbers.append(n)
+    finally:
+        wb.close()
+    if not rows:
+        problems.add(path, None, None, "empty_file",
+                     f"sheet {ws.title!r} has a header but no data rows")
+        return None
+    return _Sheet(path, header, rows, numbers)
+
+
+def _worksheet(wb: Any, sheet: str | None, path: Path) -> Any:
+    if sheet is None:
+        return wb.worksheets[0]
+    if sheet in wb.sheetnames:
+        return wb[sheet]
+    if sheet.isdigit() and 1 <= int(sheet) <= len(wb.worksheets):
+        return wb.worksheets[int(sheet) - 1]
+    raise ImportMappingError(f"{path}: no sheet {sheet!r}; sheets: {', '.join(wb.sheetnames)}; "
+                             "fix `sheet:` in the mapping")
+
+
+def _read(path: Path, source: SourceMap, problems: _Problems) -> _Sheet | None:
+    if path.suffix.lower() in EXCEL_SUFFIXES:
+        return _read_excel(path, source, problems)
+    if path.suffix.lower() == ".xls":
+        problems.add(path, None, None, "unreadable",
+                     "old .xls workbooks are not supported; save it as .xlsx or .csv")
+        return None
+    return _read_csv(path, source, problems)
+
+
+# -- converting values ----------------------------------------------------------------------
+class _Bad(Exception):
+    """A value that cannot be converted: a message template (with ``{values}``) and the value."""
+
+    def __init__(self, template: str, value: Any):
+        super().__init__(template)
+        self.template = template
+        self.value = value
+
+
+def _text(v: Any) -> str | None:
+    """A cell as stripped text (Excel numbers without a spurious ``.0``)."""
+    if v is None:
+        return None
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, float) and v.is_integer():
+        return str(int(v))
+    if isinstance(v, datetime):
+        return v.isoformat(sep=" ")
+    return str(v).strip()
+
+
+def _to_string(v: Any) -> str:
+    return _text(v)  # type: ignore[return-value]
+
+
+_THOUSANDS = re.compile(r"^[-+]?\d{1,3}(,\d{3})+(\.\d*)?$")
+
+
+_NOT_A_NUMBER = "not a number: {values}; fix the values in the file (no text, one decimal point)"
+
+
+def _to_float(v: Any) -> float:
+    if isinstance(v, bool):
+        raise _Bad(_NOT_A_NUMBER, repr(v))
+    if isinstance(v, (int, float)):
+        return float(v)
+    s = str(v).strip().lstrip("¥￥").strip()
+    if _THOUSANDS.match(s):
+        s = s.replace(",", "")
+    try:
+        x = float(s)
+    except ValueError:
+        raise _Bad(_NOT_A_NUMBER, repr(v)) from None
+    if math.isnan(x) or math.isinf(x):
+        raise _Bad(_NOT_A_NUMBER, repr(v))
+    return x
+
+
+def _to_int(v: Any) -> int:
+    x = _to_float(v)
+    if not x.is_integer():
+        raise _Bad("not a whole number: {values}; fix the values in the file", repr(v))
+    return int(x)
+
+
+def _to_bool(v: Any) -> bool:
+    if isinstance(v, bool):
+        return v
+    s = _text(v).lower()  # type: ignore[union-attr]
+    if s in TRUE_TEXTS:
+        return True
+    if s in FALSE_TEXTS:
+        return False
+    raise _Bad("not true/false: {values}; map them with `values:` (e.g. 是: true)", repr(v))
+
+
+def _to_timestamp(v: Any, formats: list[str] | None) -> datetime:
+    if isinstance(v, datetime):
+        return v.replace(tzinfo=None)
+    if isinstance(v, date):
+        return datetime(v.year, v.month, v.day)
+    s = _text(v)
+    for fmt in formats or []:
+        try:
+            return datetime.strptime(s, fmt)  # type: ignore[arg-type]
+        except ValueError:
+            continue
+    if not formats:
+        try:
+            return datetime.fromisoformat(s).replace(tzinfo=None)  # type: ignore[arg-type]
+        except ValueError:
+            pass
+    expected = " or ".join(formats) if formats else "ISO YYYY-MM-DD[ HH:MM[:SS]]"
+    raise _Bad(f"unparsable date: {{values}} (expected {expected}); fix the values in the file "
+               "or the mapping's `format:`", repr(s))
+
+
+def _convert(v: Any, dtype: str, formats: list[str] | None) -> Any:
+    if dtype == "string":
+        return _to_string(v)
+    if dtype == "float64":
+        return _to_float(v)
+    if dtype == "int64":
+        return _to_int(v)
+    if dtype == "boolean":
+        return _to_bool(v)
+    if dtype == "timestamp":
+        return _to_timestamp(v, formats)
+    if dtype == "date":
+        return _to_timestamp(v, formats).date()
+    raise AssertionError(dtype)
+
+
+def _from_parts(sheet: _Sheet, cols: dict[str, int], parts: DateParts, i: int) -> datetime | None:
+    names = ("year", "month", "day", "hour", "minute", "second")
+    values = {}
+    for name in names:
+        header = getattr(parts, name)
+        if header is None:
+            continue
+        v = sheet.rows[i][cols[header]]
+        if v is None or _text(v) == "":
+            if name in ("year", "month", "day"):
+                return None
+            continue
+        values[name] = _to_int(v)
+    try:
+        return datetime(**values)
+    except (TypeError, ValueError):
+        shown = ", ".join(f"{k}={v}" for k, v in values.items())
+        raise _Bad("no such date: {values}; fix the date parts in the file", f"({shown})"
+                   ) from None
+
+
+# -- building one table from one file ---------------------------------------------------------
+@dataclass
+class _Rows:
+    """Converted contract rows of one table, with where each came from."""
+
+    spec: TableSpec
+    columns: dict[str, list[Any]]
+    files: list[Path]
+    rows: list[int]
+
+    @classmethod
+    def empty(cls, spec: TableSpec) -> _Rows:
+        return cls(spec, {c: [] for c in spec.column_names}, [], [])
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def extend(self, other: _Rows) -> None:
+        for c in self.columns:
+            self.columns[c].extend(other.columns[c])
+        self.files.extend(other.files)
+        self.rows.extend(other.rows)
+
+    def take(self, keep: list[int]) -> _Rows:
+        return _Rows(self.spec, {c: [v[i] for i in keep] for c, v in self.columns.items()},
+                     [self.files[i] for i in keep], [self.rows[i] for i in keep])
+
+
+def _header_index(sheet: _Sheet, header: str, table: str, column: str,
+                  problems: _Problems) -> int | None:
+    hits = [i for i, h in enumerate(sheet.header) if h == header]
+    if len(hits) == 1:
+        return hits[0]
+    if not hits:
+        shown = ", ".join(h for h in sheet.header if h)
+        problems.add(sheet.path, table, column, "missing_column",
+                     f"mapped source column {header!r} is not in the header (found: {shown}); "
+                     "fix the mapping's `from:` or re-export with that column")
+    else:
+        problems.add(sheet.path, table, column, "duplicate_header",
+                     f"source column {header!r} appears {len(hits)} times in the header; "
+                     "rename one in the file")
+    return None
+
+
+def _build(sheet: _Sheet, source: SourceMap, tname: str, tmap: TableMap, counter: list[int],
+           problems: _Problems) -> _Rows | None:
+    """Convert one file's rows into contract rows of table ``tname`` (None: unusable)."""
+    spec = TABLES[tname]
+    na = set(source.na_values)
+    out = _Rows.empty(spec)
+    n = len(sheet.rows)
+    failed = False
+    for col in spec.columns:
+        cmap = tmap.columns.get(col.name)
+        values: list[Any]
+        if cmap is None:
+            out.columns[col.name] = [None] * n
+            continue
+        if cmap.kind == "surrogate":
+            out.columns[col.name] = _surrogates(sheet, cmap, counter)
+            continue
+        if cmap.kind == "from":
+            idx = _header_index(sheet, cmap.from_, tname, col.name, problems)
+            if idx is None:
+                failed = True
+                continue
+            values = [r[idx] for r in sheet.rows]
+        elif cmap.kind == "value":
+            values = [cmap.value] * n
+        else:  # parts
+            assert cmap.parts is not None
+            idx_map = {}
+            for h in cmap.parts.headers():
+                idx = _header_index(sheet, h, tname, col.name, problems)
+                if idx is None:
+                    failed = True
+                idx_map[h] = idx
+            if failed:
+                continue
+            values = []
+            for i in range(n):
+                try:
+                    values.append(_from_parts(sheet, idx_map, cmap.parts, i))
+                except _Bad as exc:
+                    problems.add(sheet.path, tname, col.name, "bad_value", exc.template,
+                                 sheet.row_numbers[i], exc.value)
+                    values.append(None)
+        out.columns[col.name] = _column(values, col, cmap, na, sheet, tname, problems)
+    if failed:
+        return None
+    out.files = [sheet.path] * n
+    out.rows = list(sheet.row_numbers)
+    return out
+
+
+def _column(values: list[Any], col: Column, cmap: ColumnMap, na: set[str], sheet: _Sheet,
+            tname: str, problems: _Problems) -> list[Any]:
+    """Value map → empty cells → contract dtype → scale → allowed codes, for one column."""
+    vmap = cmap.values or {}
+    out: list[Any] = []
+    allowed = ", ".join(col.allowed or ())
+    for i, raw in enumerate(values):
+        row = sheet.row_numbers[i]
+        v = raw
+        if vmap and not isinstance(raw, (datetime, date)):
+            key = _text(raw)
+            key = "" if key is None else key
+            if key in vmap:
+                v = vmap[key]
+        if v is None or (isinstance(v, str) and v.strip() in na):
+            out.append(None)
+            continue
+        try:
+            x = _convert(v, col.dtype, cmap.format)
+        except _Bad as exc:
+            problems.add(sheet.path, tname, col.name, "bad_value",
+                         exc.template, row, exc.value)
+            out.append(None)
+            continue
+        if cmap.scale is not None:
+            x = x * cmap.scale
+            if col.dtype == "int64":
+                x = round(x)
+        if col.allowed is not None and x not in col.allowed:
+            problems.add(sheet.path, tname, col.name, "unknown_code",
+                         "unknown code(s) {values}: not in the value map nor the allowed set "
+                         f"({allowed}); add them to the mapping's `values:`", row,
+                         repr(_text(raw)))
+            out.append(None)
+            continue
+        out.append(x)
+    return out
+
+
+def _surrogates(sheet: _Sheet, cmap: ColumnMap, counter: list[int]) -> list[str]:
+    """Deterministic keys: ``prefix`` + a running row number, or + a hash of the whole row."""
+    if cmap.surrogate == "row_number":
+        start = counter[0]
+        counter[0] += len(sheet.rows)
+        return [f"{cmap.prefix}{start + i + 1}" for i in range(len(sheet.rows))]
+    keys = []
+    for r in sheet.rows:
+        text = "\x1f".join("" if v is None else _text(v) for v in r)  # type: ignore[misc]
+        keys.append(cmap.prefix + hashlib.sha1(text.encode("utf-8")).hexdigest()[:16])
+    return keys
+
+
+# -- checks over a whole table ----------------------------------------------------------------
+def _dedup(t: _Rows, how: str) -> tuple[_Rows, int]:
+    if how == "none" or not len(t):
+        return t, 0
+    key_cols = list(t.spec.primary_key) or list(t.spec.column_names)
+    seen: dict[tuple, int] = {}
+    order = range(len(t)) if how == "first" else range(len(t) - 1, -1, -1)
+    for i in order:
+        key = tuple(t.columns[c][i] for c in key_cols)
+        if any(k is None for k in key):
+            seen[("__row__", i)] = i  # rows without a full key are kept (and reported)
+            continue
+        seen.setdefault(key, i)
+    keep = sorted(seen.values())
+    return t.take(keep), len(t) - len(keep)
+
+
+def _check_rows(t: _Rows, problems: _Problems) -> None:
+    """Not-null, ranges and duplicate keys, skipping cells already reported as unconvertible."""
+    spec = t.spec
+    flagged = problems.flagged
+    for col in spec.columns:
+        values = t.columns[col.name]
+        for i, v in enumerate(values):
+            if (str(t.files[i]), t.rows[i], col.name) in flagged:
+                continue
+            if v is None:
+                if not col.nullable:
+                    problems.add(t.files[i], spec.name, col.name, "not_null",
+                                 "empty value where the contract requires one; fill it in the "
+                                 "file or map it with `values:`", t.rows[i])
+                continue
+            if col.min is not None and v < col.min:
+                what = "negative value(s)" if col.min == 0 else "value(s) too small:"
+                problems.add(t.files[i], spec.name, col.name, "range",
+                             f"{what} {{values}} (must be ≥ {col.min:g}); correct them",
+                             t.rows[i], f"{v:g}")
+            if col.max is not None and v > col.max:
+                problems.add(t.files[i], spec.name, col.name, "range",
+                             f"value(s) above the maximum {col.max:g}: {{values}}; correct them",
+                             t.rows[i], f"{v:g}")
+    if spec.primary_key:
+        first: dict[tuple, int] = {}
+        for i in range(len(t)):
+            key = tuple(t.columns[c][i] for c in spec.primary_key)
+            if any(k is None for k in key):
+                continue
+            if key in first:
+                j = first[key]
+                shown = ", ".join(f"{c}={k!r}" for c, k in zip(spec.primary_key, key,
+                                                                 strict=True))
+                problems.add(t.files[i], spec.name, "+".join(spec.primary_key), "duplicate_key",
+                             "duplicate key(s), each already in an earlier row: {values}; "
+                             "remove the duplicates or set `dedup: first`", t.rows[i],
+                             f"{shown} (first in row {t.rows[j]} of {t.files[j].name})")
+            else:
+                first[key] = i
+
+
+def _check_references(tables: dict[str, _Rows], failed: set[str], into: Path, replace: bool,
+                      problems: _Problems) -> None:
+    """Each reference (e.g. user_id → users) must exist among the imported rows or, for a
+    table not replaced, in the store; checks against a table that failed to build are skipped.
+    """
+    try:
+        store = duckdb.connect(str(into), read_only=True) if into.exists() else None
+    except duckdb.Error as exc:
+        raise ImportMappingError(f"{into}: cannot open the store as a DuckDB database ({exc}); "
+                                 "give a DuckDB file or a new path") from None
+    try:
+        store_tables = ({r[0] for r in store.execute("SELECT table_name FROM "
+                                                      "information_schema.tables").fetchall()}
+                        if store else set())
+        for t in tables.values():
+            for col, (ref_table, ref_col) in t.spec.references.items():
+                values = {v for v in t.columns[col] if v is not None}
+                if not values or ref_table in failed:
+                    continue
+                known: set[Any] = set()
+                checkable = False
+                if ref_table in tables:
+                    known |= {v for v in tables[ref_table].columns[ref_col] if v is not None}
+                    checkable = True
+                if ref_table in store_tables and (ref_table not in tables or not replace):
+                    known |= _store_keys(store, ref_table, ref_col, values - known)
+                    checkable = True
+                if not checkable:
+                    continue  # the referenced table is nowhere: validation skips it too
+                for i, v in enumerate(t.columns[col]):
+                    if v is not None and v not in known:
+                        problems.add(t.files[i], t.spec.name, col, "orphan",
+                                     f"{col} not found in {ref_table}.{ref_col}: {{values}}; "
+                                     f"import those {ref_table} rows first (or with this file) "
+                                     "or drop the rows", t.rows[i], repr(v))
+    finally:
+        if store is not None:
+            store.close()
+
+
+def _store_keys(store: duckdb.DuckDBPyConnection, table: str, column: str,
+                candidates: set[Any]) -> set[Any]:
+    """Which of ``candidates`` exist in ``table.column`` of the store (queried, not loaded)."""
+    if not candidates:
+        return set()
+    cand = pa.table({"v": pa.array(sorted(candidates, key=str))})
+    store.register("_candidates", cand)
+    try:
+        rows = store.execute(
+            f'SELECT v FROM _candidates WHERE v IN (SELECT "{column}" FROM "{table}")'
+        ).fetchall()
+    except duckdb.Error:
+        return set(candidates)  # incomparable types: the store-wide validation reports it
+    finally:
+        store.unregister("_candidates")
+    return {r[0] for r in rows}
+
+
+# -- writing ----------------------------------------------------------------------------------
+_ARROW_TYPES = {
+    "string": pa.string(), "int64": pa.int64(), "float64": pa.float64(), "boolean": pa.bool_(),
+    "date": pa.date32(), "timestamp": pa.timestamp("us"),
+}
+
+
+def _to_arrow(t: _Rows) -> pa.Table:
+    """The table with exactly the contract's column order and dtypes."""
+    return pa.table({c.name: pa.array(t.columns[c.name], type=_ARROW_TYPES[c.dtype])
+                     for c in t.spec.columns})
+
+
+def _write_atomically(into: Path, tables: dict[str, pa.Table], replace: bool
+                      ) -> ValidationReport:
+    wal = into.with_name(into.name + ".wal")
+    if wal.exists():
+        raise ImportMappingError(
+            f"{into}: has a write-ahead log {wal.name} (open for writing elsewhere, or not "
+            "closed cleanly); close the other program, or open and close the store with duckdb, "
+            "and try again")
+    into.parent.mkdir(parents=True, exist_ok=True)
+    tmp = into.with_name(f".{into.name}.{os.getpid()}.importing")
+    tmp_wal = tmp.with_name(tmp.name + ".wal")
+    try:
+        if into.exists():
+            shutil.copy2(into, tmp)
+        con = duckdb.connect(str(tmp))
+        try:
+            existing = {r[0] for r in con.execute(
+                "SELECT table_name FROM information_schema.tables").fetchall()}
+            for name, tbl in tables.items():
+                con.register("_import", tbl)
+                if replace or name not in existing:
+                    con.execute(f'CREATE OR REPLACE TABLE "{name}" AS SELECT * FROM _import')
+                else:
+                    con.execute(f'INSERT INTO "{name}" BY NAME SELECT * FROM _import')
+                con.unregister("_import")
+            con.execute("CHECKPOINT")
+        finally:
+            con.close()
+        icon = connect(tmp)
+        try:
+            report = validate(icon, tables=list(tables))
+        finally:
+            icon.disconnect()
+        if not report.ok:
+            text = report.format(f"{into} (after import)")
+            raise ValidationError(
+                f"import refused, nothing was written to {into}: the imported tables break the "
+                f"data contract together with what the store holds\n{text}", report)
+        os.replace(tmp, into)
+    finally:
+        for p in (tmp, tmp_wal):
+            if p.exists():
+                p.unlink()
+    return report
+
+
+# -- the front door ---------------------------------------------------------------------------
+def _match(paths: Sequence[str | Path], mapping: ImportMapping, into: Path
+           ) -> dict[int, list[Path]]:
+    """Assign each given file to the one mapping source whose `files:` pattern matches it."""
+    assigned: dict[int, list[Path]] = {}
+    unmatched = []
+    for given in paths:
+        p = Path(given)
+        from_dir = p.is_dir()
+        candidates = sorted(x for x in p.iterdir() if x.is_file()) if from_dir else [p]
+        if not from_dir and not p.exists():
+            raise ImportMappingError(f"{p}: file not found")
+        for f in candidates:
+            hits = [i for i, s in enumerate(mapping.sources)
+                    if any(fnmatch.fnmatch(f.name, pat) for pat in s.files)]
+            if len(hits) > 1:
+                which = ", ".join(f"sources[{i}]" for i in hits)
+                raise ImportMappingError(f"{f}: matches several sources of the mapping ({which}); "
+                                         "make their `files:` patterns exclusive")
+            if hits:
+                assigned.setdefault(hits[0], []).append(f)
+            elif not from_dir:
+                unmatched.append(f)
+    if unmatched:
+        pats = "; ".join(", ".join(s.files) for s in mapping.sources)
+        raise ImportMappingError(
+            f"no mapping source matches {', '.join(str(u) for u in unmatched)} (patterns: "
+            f"{pats}); add a source with a matching `files:` pattern")
+    if not assigned:
+        raise ImportMappingError(f"no files to import into {into}")
+    return {i: sorted(set(fs)) for i, fs in sorted(assigned.items())}
+
+
+def import_files(
+    sources: Sequence[str | Path],
+    mapping: ImportMapping | str | Path,
+    into: str | Path,
+    *,
+    replace: bool = True,
+) -> ImportResult:
+    """Import exports into the DuckDB store ``into`` through ``mapping``; all or nothing.
+
+    Parameters
+    ----------
+    sources
+        Export files (``.csv``/``.txt``/``.tsv`` or ``.xlsx``), or folders whose files matching
+        a mapping pattern are taken. Each file must match exactly one mapping source.
+    mapping
+        An :class:`ImportMapping` or the path of its YAML.
+    into
+        The DuckDB store; created when absent. Only the tables the mapping names are written.
+        A relative path is anchored at the project root, as for a period's ``source``.
+    replace
+        ``True``: each named table is replaced by the imported rows; ``False``: rows are
+        appended to an existing table.
+
+    Returns
+    -------
+    ImportResult
+        Tables and rows written, duplicates dropped and the validation report (warnings).
+
+    Raises
+    ------
+    ImportMappingError
+        Invalid mapping, or problems in the files (all listed, with file/table/column/row).
+    ValidationError
+        The imported tables break the contract together with the store's other tables.
+    """
+    if not isinstance(mapping, ImportMapping):
+        mapping = load_mapping(mapping)
+    into = resolve_path(into)
+    matched = _match(sources, mapping, into)
+    problems = _Problems()
+    built: dict[str, _Rows] = {}
+    failed: set[str] = set()
+    dedup: dict[str, str] = {}
+    for i, files in matched.items():
+        source = mapping.sources[i]
+        counters = {t: [0] for t in source.tables}
+        for path in files:
+            sheet = _read(path, source, problems)
+            if sheet is None:
+                failed.update(source.tables)
+                continue
+            for tname, tmap in source.tables.items():
+                rows = _build(sheet, source, tname, tmap, counters[tname], problems)
+                if rows is None:
+                    failed.add(tname)
+                else:
+                    built.setdefault(tname, _Rows.empty(TABLES[tname])).extend(rows)
+                prev = dedup.get(tname, "none")
+                dedup[tname] = tmap.dedup if tmap.dedup != "none" else prev
+    dropped: dict[str, int] = {}
+    for tname in list(built):
+        built[tname], dropped[tname] = _dedup(built[tname], dedup.get(tname, "none"))
+    for t in built.values():
+        _check_rows(t, problems)
+    _check_references(built, failed, into, replace, problems)
+    if problems:
+        _raise(problems, into)
+    ordered = {t: built[t] for t in TABLES if t in built}
+    report = _write_atomically(into, {t: _to_arrow(r) for t, r in ordered.items()}, replace)
+    all_files = tuple(f for fs in matched.values() for f in fs)
+    return ImportResult(into, tuple(ordered), {t: len(r) for t, r in ordered.items()},
+                        all_files, {t: dropped.get(t, 0) for t in ordered}, report)
+
+
+__all__ = [
+    "ColumnMap",
+    "DateParts",
+    "ImportMapping",
+    "ImportProblem",
+    "ImportResult",
+    "SourceMap",
+    "TableMap",
+    "detect_delimiter",
+    "detect_encoding",
+    "import_files",
+    "load_mapping",
+]
