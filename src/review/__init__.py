@@ -4,6 +4,7 @@ mobile-banking campaign review (营销活动工作通报).
 The public face is re-exported here; notebooks use ``import review``.
 """
 
+from review.cache import period_metrics
 from review.config import Params, load_params
 from review.errors import (
     DataSourceError,
@@ -29,4 +30,5 @@ __all__ = [
     "ValidationError",
     "__version__",
     "load_params",
+    "period_metrics",
 ]
