@@ -216,6 +216,9 @@ _RISK_BIOMETRIC, _RISK_OTHER = 0.0005, 0.0018  # risk-flag probability per login
 
 # -- transactions -------------------------------------------------------------------------
 _MOBILE_SHARE = (0.70, 0.93)  # mobile share of an app-active user's transactions, first → last
+#: multiplier of the mobile share by age band (AGE_BANDS order): the young do everything on
+#: mobile, older customers still combine the app with branches (线上+网点)
+_MOBILE_BY_AGE = np.array([1.06, 1.04, 1.0, 0.92, 0.80, 0.62])
 _OFFLINE_CHANNELS = (("branch", 0.42), ("web", 0.28), ("atm", 0.30))
 _TXN_MIX = {  # columns TXN_TYPES: transfer, bill_pay, wealth, loan, insurance, scene_payment
     "student":  (0.40, 0.15, 0.03, 0.02, 0.01, 0.39),
@@ -872,7 +875,8 @@ def _month_events(rng: np.random.Generator, cal: _Calendar, u: _Users, m: int,
     lw, ld = np.repeat(who, k), np.repeat(day, k)
     n = len(lw)
     lts = cal.day_us(ld) + _seconds_of_day(rng, n) * _US
-    lts = _after_registration(rng, lts, u.reg_us[lw])
+    lts = np.minimum(_after_registration(rng, lts, u.reg_us[lw]), cal.end_us - _US)
+    ld = lts // _US_PER_DAY - cal.epoch_day  # moving after registration may cross midnight
     age = u.age[lw]
     session = np.round(rng.lognormal(np.log(140.0) + 0.12 * age, 0.8), 1)
     frac = m / max(cal.months - 1, 1)
@@ -897,6 +901,8 @@ def _month_events(rng: np.random.Generator, cal: _Calendar, u: _Users, m: int,
     crash = rng.random(n) < crash_p
     cw = lw[crash]
     cts = lts[crash] + (rng.random(len(cw)) * session[crash] * _US).astype(np.int64)
+    # a crash stays on its login's day, so daily crash rates equal the planted ones exactly
+    cts = np.minimum(cts, cal.day_us(ld[crash] + 1) - _US)
     np.add.at(totals.crashes, ld[crash], 1)
 
     who_all = np.concatenate([lw, fw, cw])
@@ -940,7 +946,8 @@ def _month_transactions(rng: np.random.Generator, cal: _Calendar, u: _Users, m: 
     rows, cols = np.nonzero(act)
     who, day = idx[rows], d0 + cols
     expected_days = np.clip(u.p_login * 30.4 * 0.96, 1.0, 30.0)
-    k = rng.poisson(np.minimum(share * u.tau[who] / expected_days[who], 3.0))
+    share_of = np.minimum(share * _MOBILE_BY_AGE[u.age], 0.97)  # per user
+    k = rng.poisson(np.minimum(share_of[who] * u.tau[who] / expected_days[who], 3.0))
     mw, md = np.repeat(who, k), np.repeat(day, k)
 
     active = np.zeros(u.n, bool)
@@ -948,7 +955,8 @@ def _month_transactions(rng: np.random.Generator, cal: _Calendar, u: _Users, m: 
     reg = np.flatnonzero(u.reg_day < d1)
     begin = np.maximum(u.reg_day[reg], d0)
     frac_month = (d1 - begin) / nd
-    lam = u.tau[reg] * frac_month * ((1.0 - share) + np.where(active[reg], 0.0, 0.25 * share))
+    sr = share_of[reg]
+    lam = u.tau[reg] * frac_month * ((1.0 - sr) + np.where(active[reg], 0.0, 0.25 * sr))
     k_off = rng.poisson(lam)
     ow = np.repeat(reg, k_off)
     ob = np.repeat(begin, k_off)
