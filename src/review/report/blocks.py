@@ -97,9 +97,12 @@ def _month_label(df: pd.DataFrame, column: str = "month") -> pd.DataFrame:
 
 # -- 0. summary ------------------------------------------------------------------------------
 def report_header(pm: PeriodMetrics, cfg: Params) -> None:
-    """Title, period and comparison period of the report."""
+    """The summary's heading with the period and the comparison period.
+
+    The report's title itself is the page's (``render`` puts it above the contents).
+    """
     lang = _lang(cfg)
-    show.heading(f"{t('report.title', lang)} · {pm.period}", lang, level=1)
+    show.heading("section.summary", lang, level=2)
     show.html(f'<p class="period">{t("report.period", lang, start=pm.start, end=pm.end)}<br>'
               f'{t("report.comparison", lang, start=pm.compare_start, end=pm.compare_end)}</p>')
 
@@ -107,7 +110,7 @@ def report_header(pm: PeriodMetrics, cfg: Params) -> None:
 def overview(pm: PeriodMetrics, cfg: Params) -> None:
     """活动概述: period, campaigns in scope and their participation, headline volumes."""
     lang = _lang(cfg)
-    show.heading("block.overview", lang)
+    show.heading("block.overview", lang, level=3)
     reach = pm.tables.get("budget.campaign_reach")
     campaigns = len(reach) if reach is not None else 0
     assigned = float(reach["assigned"].sum()) if reach is not None and campaigns else math.nan
@@ -119,13 +122,13 @@ def overview(pm: PeriodMetrics, cfg: Params) -> None:
 
 def kpi_tiles(pm: PeriodMetrics, cfg: Params) -> None:
     """The headline KPI tiles: value, target, RAG status and change vs comparison."""
-    show.heading("block.kpi_tiles", cfg.lang)
+    show.heading("block.kpi_tiles", cfg.lang, level=3)
     show.html(kpi_tiles_html(_kpis(pm, HEADLINE_KPIS), cfg.lang, currency=pm.currency))
 
 
 def top_findings(pm: PeriodMetrics, cfg: Params, *, n: int = 5) -> None:
     """The ``n`` most severe findings, one line each."""
-    show.heading("block.top_findings", cfg.lang)
+    show.heading("block.top_findings", cfg.lang, level=3)
     _findings_list(findings(pm, cfg.lang)[:n], cfg, details=False)
 
 

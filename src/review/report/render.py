@@ -179,6 +179,8 @@ def _headings(soup: BeautifulSoup) -> list[tuple[int, str, str]]:
 
 def _toc_html(entries: list[tuple[int, str, str]]) -> str:
     """A nested ordered list of two levels: the top heading level found, and the next one."""
+    # the page's title (an h1 above everything) is not an entry when sections follow it
+    entries = [e for e in entries if e[0] > 1] or entries
     if not entries:
         return ""
     top = min(level for level, _, _ in entries)
