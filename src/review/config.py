@@ -191,8 +191,12 @@ class Params(_Strict):
         return t if t.direction else t.model_copy(update={"direction": KPI_CATALOG[kpi].direction})
 
     def notebook_parameters(self) -> dict[str, Any]:
-        """The parameters as papermill receives them: JSON-safe, dates as ISO strings."""
-        return self.model_dump(mode="json", exclude_none=True)
+        """The parameters as papermill receives them: JSON-safe, dates as ISO strings.
+
+        Unset optional keys are passed as ``None`` so that they replace the notebooks'
+        demo defaults instead of silently keeping them.
+        """
+        return self.model_dump(mode="json")
 
     # -- constructors ---------------------------------------------------------------------
     @classmethod

@@ -14,8 +14,6 @@ resolved string is never returned, logged or stored.
 
 from __future__ import annotations
 
-import os
-import re
 from pathlib import Path
 
 import ibis
@@ -23,28 +21,9 @@ from ibis.backends import BaseBackend
 
 from review.errors import DataSourceError
 from review.paths import PROJECT_ROOT
+from review.secrets import has_env_refs, redact, resolve_env
 
-_ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 DUCKDB_SUFFIXES = (".duckdb", ".ddb", ".db")
-
-
-def resolve_env(source: str) -> str:
-    """Replace every ``${VAR}`` in ``source`` by the environment's value.
-
-    Raises :class:`DataSourceError` naming the variable (never a value) when one is unset.
-    """
-    missing = [m for m in _ENV_REF.findall(source) if m not in os.environ]
-    if missing:
-        raise DataSourceError(
-            f"data source refers to environment variable(s) {', '.join(missing)} "
-            "which are not set; export them before running"
-        )
-    return _ENV_REF.sub(lambda m: os.environ[m.group(1)], source)
-
-
-def redact(source: str) -> str:
-    """The source as it may be shown: any password part of a URL (``user:…@``) is masked."""
-    return re.sub(r"(://[^:/@]+:)[^@]+@", r"\1***@", source)
 
 
 def is_url(source: str) -> bool:
@@ -70,7 +49,7 @@ def connect(source: str | Path, *, base_dir: Path = PROJECT_ROOT) -> BaseBackend
     source = str(source)
     if is_url(source):
         return _connect_url(source)
-    path = resolve_path(source, base_dir)
+    path = resolve_path(resolve_env(source), base_dir)
     if path.is_dir():
         return _connect_folder(path)
     if path.is_file():
@@ -78,8 +57,9 @@ def connect(source: str | Path, *, base_dir: Path = PROJECT_ROOT) -> BaseBackend
             return ibis.duckdb.connect(str(path), read_only=True)
         except Exception as exc:  # duckdb raises its own IOException family
             raise DataSourceError(f"{path}: cannot open as a DuckDB database ({exc})") from None
+    where = "" if has_env_refs(source) else f" (looked for {path})"  # never show a secret
     raise DataSourceError(
-        f"data source {source!r} not found (looked for {path}); "
+        f"data source {source!r} not found{where}; "
         "build the demo store with `review demo-data` or give a folder/URL"
     )
 

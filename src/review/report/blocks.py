@@ -12,13 +12,10 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Sequence
-from importlib import metadata
 
 import pandas as pd
 
-import review
 from review.config import Params
-from review.data.connect import redact
 from review.kpis import HEADLINE_KPIS, KPI_CATALOG
 from review.metrics.result import KpiValue, PeriodMetrics
 from review.report import charts, show
@@ -36,10 +33,6 @@ from review.report.tables import kpi_tiles as kpi_tiles_html
 from review.report.theme import apply_theme
 
 apply_theme()
-
-#: packages whose versions the provenance appendix lists
-PROVENANCE_PACKAGES = ("ibis-framework", "duckdb", "pandas", "numpy", "scipy", "statsmodels",
-                       "matplotlib", "seaborn", "papermill", "nbconvert", "pydantic")
 
 
 # -- helpers ---------------------------------------------------------------------------------
@@ -670,18 +663,22 @@ def data_quality(pm: PeriodMetrics, cfg: Params) -> None:
 
 
 def provenance(pm: PeriodMetrics, cfg: Params) -> None:
-    """Parameters (credentials never resolved), code and package versions."""
+    """Parameters (credentials never resolved), input fingerprints, code and package versions."""
+    from review.runner import provenance as period_provenance  # fingerprints: cached, cheap
+
     lang = _lang(cfg)
     show.heading("block.provenance", lang, level=3)
-    params = cfg.notebook_parameters()
-    params["source"] = redact(cfg.source)
+    prov = period_provenance(cfg)
     rows = [{"key": k, "value": json.dumps(v, ensure_ascii=False, sort_keys=True)}
-            for k, v in params.items()]
-    rows.append({"key": "review", "value": review.__version__})
-    for pkg in PROVENANCE_PACKAGES:
-        try:
-            rows.append({"key": pkg, "value": metadata.version(pkg)})
-        except metadata.PackageNotFoundError:
-            continue
+            for k, v in prov.pop("params").items()]
+    tables = prov.pop("tables", {}) or {}
+    rows += [{"key": k, "value": json.dumps(v, ensure_ascii=False, sort_keys=True)
+              if not isinstance(v, str) else v} for k, v in sorted(prov.items())]
     show.html(data_table(pd.DataFrame(rows), [Col("key", "col.key"), Col("value", "col.value")],
                          lang))
+    if tables:
+        df = pd.DataFrame([{"table": name, **{k: v for k, v in fp.items()}}
+                           for name, fp in sorted(tables.items())])
+        show.html(data_table(df, [Col(c, f"col.q_{c}" if c == "table" else "col.value",
+                                      "count" if c == "rows" else "text") for c in df.columns],
+                             lang))

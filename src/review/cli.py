@@ -1,0 +1,225 @@
+"""``review``: the command line. It parses arguments and calls the Python API, nothing more.
+
+::
+
+    review run PARAMS.yaml [...] | --all [--jobs N] [--only SECTION] [--force] [--out DIR]
+    review demo [--users N] [--out DIR] [--jobs N]
+    review demo-data --out PATH [--users N] [--months M] [--seed S]
+    review validate [PARAMS.yaml ... | --source SOURCE]
+    review params new 2026-11 --from 2026-10
+    review import SOURCE... --mapping mapping.yaml --into STORE
+
+Exit codes: 0 success; 1 a period failed or the data breaks the contract; 2 a usage error or
+any :class:`~review.errors.ReviewError` (printed as one message, without a traceback);
+130 interrupted.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import click
+
+from review import __version__, paths
+from review.errors import ReviewError
+
+PathArg = click.Path(path_type=Path)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="review")
+def cli() -> None:
+    """Campaign Review Workbook: parameterised, reproducible campaign review reports."""
+
+
+# -- run ------------------------------------------------------------------------------------
+def _split_only(only: Sequence[str]) -> tuple[str, ...]:
+    return tuple(name for item in only for name in item.split(",") if name)
+
+
+def _params_files(files: Sequence[Path], all_: bool) -> list[Path]:
+    chosen = list(files)
+    if all_:
+        chosen += [p for p in sorted(paths.PARAMS_DIR.glob("*.yaml")) if p not in chosen]
+    if not chosen:
+        raise click.UsageError("name one or more params files, or use --all")
+    return chosen
+
+
+def _run_options(*, out: Path | None, jobs: int | None, only: Sequence[str] = (),
+                 force: bool = False, notebooks: Path | None = None,
+                 cache_dir: Path | None = None, cell_timeout: float | None = None,
+                 quiet: bool = False, index_lang: str = "en"):
+    from review.runner.batch import RunOptions
+
+    return RunOptions(out_dir=out or paths.OUTPUTS_DIR,
+                      notebooks_dir=notebooks or paths.NOTEBOOKS_DIR, jobs=jobs,
+                      only=_split_only(only), force=force, cache_dir=cache_dir,
+                      cell_timeout=cell_timeout, progress=not quiet, index_lang=index_lang)
+
+
+_run_flags = [
+    click.option("--jobs", "-j", type=click.IntRange(min=1),
+                 help="Parallel workers (default: the number of cores)."),
+    click.option("--out", type=click.Path(file_okay=False, path_type=Path),
+                 help="Outputs folder (default: outputs/)."),
+    click.option("--quiet", "-q", is_flag=True, help="No progress display."),
+    click.option("--index-lang", type=click.Choice(["en", "zh"]), default="en",
+                 show_default=True, help="Language of outputs/index.html."),
+]
+
+
+def run_flags(fn):
+    for flag in reversed(_run_flags):
+        fn = flag(fn)
+    return fn
+
+
+@cli.command()
+@click.argument("params_files", nargs=-1, type=PathArg)
+@click.option("--all", "all_", is_flag=True, help="Every params/*.yaml.")
+@click.option("--only", multiple=True, metavar="SECTION",
+              help="Run only these sections (repeat, or comma-separate): summary, budget, …")
+@click.option("--force", is_flag=True, help="Rebuild even when the inputs are unchanged.")
+@click.option("--notebooks", type=click.Path(file_okay=False, path_type=Path),
+              help="Folder of the section notebooks (default: notebooks/).")
+@click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Metrics cache (default: <out>/.cache).")
+@click.option("--cell-timeout", type=float, metavar="SECONDS",
+              help="Fail a notebook whose cell runs longer than this.")
+@run_flags
+def run(params_files: tuple[Path, ...], all_: bool, only: tuple[str, ...], force: bool,
+        notebooks: Path | None, cache_dir: Path | None, cell_timeout: float | None,
+        jobs: int | None, out: Path | None, quiet: bool, index_lang: str) -> int:
+    """Build the report of each period: PARAMS.yaml files, or --all."""
+    from review.runner.batch import run_batch
+
+    options = _run_options(out=out, jobs=jobs, only=only, force=force, notebooks=notebooks,
+                           cache_dir=cache_dir, cell_timeout=cell_timeout, quiet=quiet,
+                           index_lang=index_lang)
+    result = run_batch(_params_files(params_files, all_), options)
+    click.echo(result.summary())
+    return 0 if result.ok else 1
+
+
+# -- demo -----------------------------------------------------------------------------------
+@cli.command()
+@click.option("--users", type=click.IntRange(min=1), default=20_000, show_default=True,
+              help="Customers in the synthetic store.")
+@click.option("--force", is_flag=True, help="Rebuild every report even when unchanged.")
+@run_flags
+def demo(users: int, force: bool, jobs: int | None, out: Path | None, quiet: bool,
+         index_lang: str) -> int:
+    """Build data/demo.duckdb when needed, then the report of every params/*.yaml."""
+    from review.runner.demo import run_demo
+
+    options = _run_options(out=out, jobs=jobs, force=force, quiet=quiet, index_lang=index_lang)
+    result = run_demo(users=users, options=options)
+    click.echo(result.summary())
+    if result.index is not None:
+        click.echo(f"open {result.index}")
+    return 0 if result.ok else 1
+
+
+@cli.command("demo-data")
+@click.option("--out", type=PathArg, default=paths.DEMO_STORE, show_default=True,
+              help="The DuckDB file to write.")
+@click.option("--users", type=click.IntRange(min=1), default=20_000, show_default=True)
+@click.option("--months", type=click.IntRange(min=1), default=18, show_default=True)
+@click.option("--seed", type=int, default=7, show_default=True)
+def demo_data(out: Path, users: int, months: int, seed: int) -> int:
+    """Write a synthetic store that follows the data contract (with planted truths)."""
+    from review.data.demo import generate
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    generate(out, users=users, months=months, seed=seed, progress=True)
+    click.echo(f"wrote {out}")
+    return 0
+
+
+# -- validate -------------------------------------------------------------------------------
+@cli.command()
+@click.argument("params_files", nargs=-1, type=PathArg)
+@click.option("--source", help="Validate this data source (path or URL) instead.")
+def validate(params_files: tuple[Path, ...], source: str | None) -> int:
+    """Check params files and their data against the contract (nothing runs)."""
+    from review.data.connect import connect, redact
+    from review.data.validate import validate as validate_source
+    from review.runner.batch import load_params_files
+
+    if source and params_files:
+        raise click.UsageError("give params files or --source, not both")
+    if source:
+        sources = [source]
+    else:
+        files = list(params_files) or sorted(paths.PARAMS_DIR.glob("*.yaml"))
+        loaded = load_params_files(files)
+        click.echo(f"parameters ok: {', '.join(str(f) for f, _ in loaded)}")
+        sources = list(dict.fromkeys(p.source for _, p in loaded))
+    failed = False
+    for src in sources:
+        con = connect(src)
+        report = validate_source(con)
+        click.echo(report.format(f"data source {redact(src)}"))
+        failed = failed or not report.ok
+    return 1 if failed else 0
+
+
+# -- params ---------------------------------------------------------------------------------
+@cli.group()
+def params() -> None:
+    """Manage period params files."""
+
+
+@params.command("new")
+@click.argument("period")
+@click.option("--from", "from_", required=True, metavar="PERIOD|FILE",
+              help="The period (params/<id>.yaml) or file to copy.")
+def params_new(period: str, from_: str) -> int:
+    """Scaffold params/PERIOD.yaml from an earlier period."""
+    from review.runner.scaffold import new_params_file
+
+    source = Path(from_)
+    if not source.suffix:
+        source = paths.PARAMS_DIR / f"{from_}.yaml"
+    dest = new_params_file(period, source)
+    click.echo(f"wrote {dest}: check targets, budget and milestones")
+    return 0
+
+
+# -- import ---------------------------------------------------------------------------------
+@cli.command("import")
+@click.argument("sources", nargs=-1, required=True, type=PathArg)
+@click.option("--mapping", required=True, type=PathArg, help="Column mapping YAML.")
+@click.option("--into", required=True, type=PathArg, help="The DuckDB store to write.")
+def import_(sources: tuple[Path, ...], mapping: Path, into: Path) -> int:
+    """Import analysts' CSV/Excel exports into a contract store using a column mapping."""
+    from review.data.importer import import_files, load_mapping
+
+    result = import_files(list(sources), load_mapping(mapping), into)
+    click.echo(result.summary())
+    return 0
+
+
+# -- entry point ----------------------------------------------------------------------------
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; return the exit code (``review`` is ``sys.exit(main())``)."""
+    try:
+        rv = cli.main(args=list(argv) if argv is not None else None, prog_name="review",
+                      standalone_mode=False)
+    except ReviewError as exc:
+        click.echo(f"error: {exc}", err=True)
+        return 2
+    except click.ClickException as exc:
+        exc.show()
+        return exc.exit_code
+    except (click.Abort, KeyboardInterrupt):
+        click.echo("interrupted", err=True)
+        return 130
+    return rv if isinstance(rv, int) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,63 @@
+"""The demo: build the synthetic store when needed, then render every demo period.
+
+``review demo`` (and ``make demo``) call :func:`run_demo`. The store is rebuilt only when it
+is missing or when the generator arguments differ from the ones recorded next to it
+(``data/demo.duckdb.args.json``), so a second ``make demo`` is an incremental rerun.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from review import paths
+from review.runner.batch import BatchResult, RunOptions, run_batch
+
+#: Generator arguments of the demo store besides ``users`` (the demo params expect them).
+DEMO_MONTHS = 18
+DEMO_END = date(2026, 10, 31)
+DEMO_SEED = 7
+DEMO_USERS = 20_000
+
+
+def demo_arguments(users: int = DEMO_USERS) -> dict[str, Any]:
+    """The generator arguments recorded next to the store (JSON-safe)."""
+    return {"users": users, "months": DEMO_MONTHS, "end": DEMO_END.isoformat(),
+            "seed": DEMO_SEED}
+
+
+def _args_file(store: Path) -> Path:
+    return store.with_name(store.name + ".args.json")
+
+
+def ensure_demo_store(store: Path = paths.DEMO_STORE, *, users: int = DEMO_USERS,
+                      progress: bool = True) -> bool:
+    """Build ``store`` with :func:`review.data.demo.generate` unless it is up to date.
+
+    Returns ``True`` when the store was (re)built.
+    """
+    wanted = demo_arguments(users)
+    try:
+        recorded = json.loads(_args_file(store).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        recorded = None
+    if store.is_file() and recorded == wanted:
+        return False
+    from review.data.demo import generate
+
+    store.parent.mkdir(parents=True, exist_ok=True)
+    generate(store, users=users, months=DEMO_MONTHS, end=DEMO_END, seed=DEMO_SEED,
+             progress=progress)
+    _args_file(store).write_text(json.dumps(wanted, sort_keys=True) + "\n", encoding="utf-8")
+    return True
+
+
+def run_demo(*, users: int = DEMO_USERS, options: RunOptions | None = None,
+             store: Path = paths.DEMO_STORE, params_dir: Path = paths.PARAMS_DIR
+             ) -> BatchResult:
+    """Make sure the demo store is current, then run every ``params/*.yaml``."""
+    options = options or RunOptions()
+    ensure_demo_store(store, users=users, progress=options.progress)
+    return run_batch(sorted(Path(params_dir).glob("*.yaml")), options)

@@ -1,0 +1,206 @@
+"""The layout of the outputs folder, atomic replacement of a period, and secret scrubbing.
+
+::
+
+    outputs/
+    ├── index.html                   all periods (rebuilt after every run)
+    ├── <period>/                    the last *good* build of a period (never half-written)
+    │   ├── report.html  metrics.json  manifest.json
+    │   └── NN_<section>.ipynb  NN_<section>.html
+    ├── .tmp-<period>-<hex>/         a build in progress (sibling of the final folder)
+    ├── .old-<period>-<hex>/         the previous build during the swap (removed right after)
+    ├── .failed/<period>/            the last failed build: executed notebooks showing the error
+    ├── .state/<period>.json         the last attempt: built / skipped / failed, when, why
+    ├── .cache/                      metrics cache and fingerprint memos (review.cache)
+    └── .lock                        held by the running batch
+
+A period is built in ``.tmp-…`` and swapped in with two renames (final → ``.old-…``,
+``.tmp-…`` → final) and the backup is deleted; :func:`recover` puts a backup back if a run was
+killed between the two renames. A failed build goes to ``.failed/<period>`` and the final
+folder is left untouched, byte for byte.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import html
+import json
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from review.errors import RunError
+from review.secrets import env_refs
+
+TMP_PREFIX = ".tmp-"
+OLD_PREFIX = ".old-"
+FAILED_DIR = ".failed"
+STATE_DIR = ".state"
+LOCK_FILE = ".lock"
+#: Resolved secrets shorter than this are not scrubbed (they would mangle ordinary text).
+MIN_SECRET_LENGTH = 4
+
+
+def period_dir(out: Path, period: str) -> Path:
+    """The final folder of ``period``."""
+    return Path(out) / period
+
+
+def failed_dir(out: Path, period: str) -> Path:
+    """Where the last failed build of ``period`` is kept for inspection."""
+    return Path(out) / FAILED_DIR / period
+
+
+def new_build_dir(out: Path, period: str) -> Path:
+    """A fresh, empty temporary sibling of the final folder."""
+    path = Path(out) / f"{TMP_PREFIX}{period}-{uuid.uuid4().hex[:8]}"
+    path.mkdir(parents=True)
+    return path
+
+
+def swap_in(build: Path, final: Path) -> None:
+    """Replace ``final`` by the complete ``build`` (two renames on one file system)."""
+    backup = final.with_name(f"{OLD_PREFIX}{final.name}-{uuid.uuid4().hex[:8]}")
+    had_old = final.exists()
+    if had_old:
+        final.rename(backup)
+    try:
+        build.rename(final)
+    except OSError:
+        if had_old:
+            backup.rename(final)
+        raise
+    if had_old:
+        shutil.rmtree(backup, ignore_errors=True)
+
+
+def keep_failed(build: Path, out: Path, period: str) -> Path:
+    """Move a failed build to ``.failed/<period>`` (replacing an older one); return it."""
+    dest = failed_dir(out, period)
+    shutil.rmtree(dest, ignore_errors=True)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    build.rename(dest)
+    return dest
+
+
+def clear_failed(out: Path, period: str) -> None:
+    """Forget the failed build of ``period`` (after a good build or an up-to-date skip)."""
+    shutil.rmtree(failed_dir(out, period), ignore_errors=True)
+
+
+def recover(out: Path) -> None:
+    """Clean up after a run that was killed: drop builds in progress, restore backups."""
+    out = Path(out)
+    if not out.is_dir():
+        return
+    for entry in sorted(out.iterdir()):
+        if entry.name.startswith(TMP_PREFIX):
+            shutil.rmtree(entry, ignore_errors=True)
+        elif entry.name.startswith(OLD_PREFIX):
+            period = entry.name[len(OLD_PREFIX):].rsplit("-", 1)[0]
+            final = period_dir(out, period)
+            if final.exists():
+                shutil.rmtree(entry, ignore_errors=True)
+            else:
+                entry.rename(final)
+
+
+@contextlib.contextmanager
+def locked(out: Path) -> Iterator[None]:
+    """Hold ``out/.lock`` so that two batches never write the same outputs folder."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    try:
+        import fcntl
+    except ImportError:  # not POSIX: no lock
+        yield
+        return
+    with (out / LOCK_FILE).open("a+") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            raise RunError(f"{out}: another `review run` is writing this outputs folder; "
+                           "wait for it to finish or use --out to write elsewhere") from None
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+# -- state of the last attempt per period -----------------------------------------------------
+def write_state(out: Path, period: str, record: dict[str, Any]) -> None:
+    """Record the last attempt of ``period`` (status, times, message) atomically."""
+    path = Path(out) / STATE_DIR / f"{period}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}")
+    tmp.write_text(json.dumps(record, ensure_ascii=False, indent=2, sort_keys=True) + "\n",
+                   encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def read_states(out: Path) -> dict[str, dict[str, Any]]:
+    """``{period: record}`` of every recorded attempt."""
+    folder = Path(out) / STATE_DIR
+    states: dict[str, dict[str, Any]] = {}
+    if folder.is_dir():
+        for path in sorted(folder.glob("*.json")):
+            try:
+                states[path.stem] = json.loads(path.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                continue
+    return states
+
+
+def built_periods(out: Path) -> list[str]:
+    """Periods with a final folder (a manifest inside), sorted."""
+    out = Path(out)
+    if not out.is_dir():
+        return []
+    return sorted(p.name for p in out.iterdir()
+                  if p.is_dir() and not p.name.startswith(".") and (p / "manifest.json").is_file())
+
+
+# -- secrets ----------------------------------------------------------------------------------
+def secret_values(source: str) -> list[str]:
+    """The resolved values of the ``${VAR}`` references in ``source`` (longest first)."""
+    values = {os.environ.get(name, "") for name in env_refs(source)}
+    return sorted((v for v in values if len(v) >= MIN_SECRET_LENGTH), key=len, reverse=True)
+
+
+def redact_text(text: str, source: str) -> str:
+    """``text`` with every resolved secret of ``source`` put back as its ``${VAR}``.
+
+    The value is also looked for as it appears inside JSON strings and HTML.
+    """
+    for name in env_refs(source):
+        value = os.environ.get(name, "")
+        if len(value) < MIN_SECRET_LENGTH:
+            continue
+        ref = "${" + name + "}"
+        for form in dict.fromkeys((value, json.dumps(value)[1:-1], html.escape(value))):
+            text = text.replace(form, ref)
+    return text
+
+
+def scrub_folder(folder: Path, source: str) -> list[Path]:
+    """Redact resolved secrets of ``source`` from every text file under ``folder``.
+
+    A last line of defence: nothing the runner writes contains them, but a kernel's
+    traceback might (a resolved path in an error message). Returns the files changed.
+    """
+    if not secret_values(source):
+        return []
+    changed = []
+    for path in sorted(p for p in Path(folder).rglob("*") if p.is_file()):
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (UnicodeDecodeError, OSError):
+            continue
+        clean = redact_text(text, source)
+        if clean != text:
+            path.write_text(clean, encoding="utf-8")
+            changed.append(path)
+    return changed

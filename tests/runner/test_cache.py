@@ -1,0 +1,80 @@
+"""The metrics cache computes once per (params, data, code) and loads afterwards."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from review import cache
+from review.config import load_params
+from review.errors import ValidationError
+from review.runner import fingerprint
+
+from .conftest import write_store
+
+
+def test_computes_once_then_loads(project, fakes):
+    params = load_params(project.params("2026-01"))
+    first = cache.period_metrics(params, cache_dir=project.cache)
+    second = cache.period_metrics(params, cache_dir=project.cache)
+    assert fakes.computed == ["2026-01"]
+    assert second.kpis["new_users"].value == 4242.0
+    assert second.to_json() == first.to_json()
+    # the validation warnings (every table but users is missing) reach the appendix
+    assert {q["table"] for q in second.quality} >= {"events", "transactions"}
+
+
+def test_params_data_or_code_change_computes_again(project, fakes, monkeypatch, tmp_path):
+    p1 = load_params(project.params("2026-01"))
+    cache.period_metrics(p1, cache_dir=project.cache)
+    p2 = load_params(project.params("2026-01", targets={"new_users": {"value": 1}}))
+    cache.period_metrics(p2, cache_dir=project.cache)
+    assert fakes.computed == ["2026-01", "2026-01"]
+
+    write_store(project.store, n_users=4)  # new data
+    cache.period_metrics(p2, cache_dir=project.cache)
+    assert len(fakes.computed) == 3
+
+    monkeypatch.setattr(fingerprint, "code_hash", lambda *a, **k: "sha256:other-code")
+    cache.period_metrics(p2, cache_dir=project.cache)
+    assert len(fakes.computed) == 4
+
+
+def test_the_runner_pins_the_data_fingerprint_for_kernels(project, fakes, monkeypatch):
+    params = load_params(project.params("2026-01"))
+    fp = fingerprint.source_fingerprint(params.source)
+    env = cache.kernel_environment(params, fp, project.cache)
+    assert params.source in env[cache.DATA_FINGERPRINT_ENV]
+    for k, v in env.items():
+        monkeypatch.setenv(k, v)
+
+    def no_hashing(*a, **k):
+        raise AssertionError("the pinned fingerprint should be used")
+
+    monkeypatch.setattr(fingerprint, "source_fingerprint", no_hashing)
+    pm = cache.period_metrics(params)  # cache dir from REVIEW_CACHE_DIR
+    assert pm.period == "2026-01"
+    assert list((project.cache / "metrics").iterdir())
+
+
+def test_a_damaged_entry_is_recomputed(project, fakes):
+    params = load_params(project.params("2026-01"))
+    cache.period_metrics(params, cache_dir=project.cache)
+    (entry,) = (project.cache / "metrics").iterdir()
+    (entry / "metrics.json").write_text("{not json")
+    assert cache.period_metrics(params, cache_dir=project.cache).kpis["new_users"].value == 4242
+    assert fakes.computed == ["2026-01", "2026-01"]
+    json.loads((entry / "metrics.json").read_text())  # rewritten whole
+
+
+def test_contract_errors_raise_with_the_formatted_report(project, fakes):
+    import duckdb
+
+    con = duckdb.connect(str(project.store))
+    con.execute("INSERT INTO users SELECT * FROM users")  # every user_id twice
+    con.close()
+    params = load_params(project.params("2026-01"))
+    with pytest.raises(ValidationError, match=r"users\.user_id \[primary_key\]"):
+        cache.period_metrics(params, cache_dir=project.cache)
+    assert fakes.computed == []
