@@ -15,13 +15,15 @@ resolved string is never returned, logged or stored.
 from __future__ import annotations
 
 from pathlib import Path
-
-import ibis
-from ibis.backends import BaseBackend
+from typing import TYPE_CHECKING
 
 from review.errors import DataSourceError
 from review.paths import PROJECT_ROOT
 from review.secrets import has_env_refs, redact, resolve_env
+
+if TYPE_CHECKING:  # ibis is imported when a source is opened, not when this module is
+    import ibis
+    from ibis.backends import BaseBackend
 
 DUCKDB_SUFFIXES = (".duckdb", ".ddb", ".db")
 
@@ -46,6 +48,8 @@ def connect(source: str | Path, *, base_dir: Path = PROJECT_ROOT) -> BaseBackend
     base_dir
         Where relative paths are anchored; the project root by default.
     """
+    import ibis
+
     source = str(source)
     if is_url(source):
         return _connect_url(source)
@@ -72,6 +76,8 @@ def _connect_url(source: str) -> BaseBackend:
         return connect_spark(resolve_env(source))
     if scheme == "duckdb":
         return connect(source.split("://", 1)[1])
+    import ibis
+
     try:
         return ibis.connect(resolve_env(source))
     except DataSourceError:
@@ -85,6 +91,8 @@ def _connect_url(source: str) -> BaseBackend:
 
 
 def _connect_folder(folder: Path) -> BaseBackend:
+    import ibis
+
     con = ibis.duckdb.connect()
     found = 0
     for entry in sorted(folder.iterdir()):
