@@ -73,3 +73,13 @@ def test_metrics_json_is_deterministic(demo_con, tmp_path, period):
     compute_period(demo_con, params).save(tmp_path / "a")
     compute_period(demo_con, params).save(tmp_path / "b")
     assert (tmp_path / "a/metrics.json").read_bytes() == (tmp_path / "b/metrics.json").read_bytes()
+
+
+def test_a_period_without_data_gives_nan_with_notes_not_an_error(demo_con):
+    # January 2001 lies before any demo data
+    params = Params.from_dict({"period": "2001-01", "start": "2001-01-01", "end": "2001-01-31"})
+    pm = compute_period(demo_con, params)
+    assert pm.kpis["new_users"].value == 0
+    mau = pm.kpis["mau_ratio"]
+    assert math.isnan(mau.value) and mau.note
+    assert pm.tables["risk.failure_daily"]["flagged"].sum() == 0

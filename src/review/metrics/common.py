@@ -89,6 +89,17 @@ class Measure:
         return cls(math.nan, note=note)
 
 
+def elapsed_seconds(later: ibis.TimestampValue, earlier: ibis.TimestampValue
+                    ) -> ibis.NumericValue:
+    """Whole seconds from ``earlier`` to ``later`` (epoch arithmetic, engine-portable).
+
+    Both sides are truncated to the second first: DuckDB's ``epoch_seconds`` keeps fractions,
+    Spark's drops them, and engine ``delta`` means calendar boundaries on one engine and elapsed
+    units on the other (DESIGN.md §8).
+    """
+    return later.truncate("s").epoch_seconds() - earlier.truncate("s").epoch_seconds()
+
+
 def safe_ratio(numerator: float, denominator: float, *, what: str = "denominator"
                ) -> tuple[float, str | None]:
     """``numerator / denominator``, or ``(nan, reason)`` when the denominator is 0 or missing."""

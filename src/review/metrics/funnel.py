@@ -49,6 +49,7 @@ from review.config import Params
 from review.metrics.common import (
     Measure,
     Window,
+    elapsed_seconds,
     execute,
     ratio_column,
     suppress_small_cells,
@@ -80,7 +81,7 @@ def funnel_users(users: ibis.Table, events: ibis.Table, transactions: ibis.Table
     binds = events.filter((events.event == "bind_card") & (events.ts >= lo) & (events.ts < hi))
     jb = binds.select("user_id", "ts").join(new, "user_id")
     # elapsed seconds (epoch arithmetic), not engine `delta`: see the module docstring
-    since_reg = jb.ts.epoch_seconds() - jb.registered_at.epoch_seconds()
+    since_reg = elapsed_seconds(jb.ts, jb.registered_at)
     bound = (jb.filter((since_reg >= 0) & (since_reg < win_s))
              .group_by("user_id").aggregate(bound_at=jb.ts.min()))
     step2 = new.left_join(bound, "user_id").select(*new.columns, "bound_at")
@@ -90,15 +91,13 @@ def funnel_users(users: ibis.Table, events: ibis.Table, transactions: ibis.Table
     jt = txns.select("user_id", "ts").join(
         step2.filter(step2.bound_at.notnull()).select("user_id", "registered_at", "bound_at"),
         "user_id")
-    since_reg_t = jt.ts.epoch_seconds() - jt.registered_at.epoch_seconds()
+    since_reg_t = elapsed_seconds(jt.ts, jt.registered_at)
     first_txn = (jt.filter((jt.ts >= jt.bound_at) & (since_reg_t < win_s))
                  .group_by("user_id").aggregate(txn_at=jt.ts.min()))
     per_user = step2.left_join(first_txn, "user_id").select(*step2.columns, "txn_at")
     return per_user.mutate(
-        hours_to_bind=(per_user.bound_at.epoch_seconds()
-                       - per_user.registered_at.epoch_seconds()) / 3600.0,
-        hours_to_txn=(per_user.txn_at.epoch_seconds()
-                      - per_user.bound_at.epoch_seconds()) / 3600.0,
+        hours_to_bind=elapsed_seconds(per_user.bound_at, per_user.registered_at) / 3600.0,
+        hours_to_txn=elapsed_seconds(per_user.txn_at, per_user.bound_at) / 3600.0,
     )
 
 

@@ -156,7 +156,8 @@ def control_chart(daily: pd.DataFrame, count_col: str, total_col: str, w: Window
         (``comparison`` or ``period_median``).
     """
     cur = _on_days(daily[["date", count_col, total_col]], w)
-    base = daily[[comparison.start <= d <= comparison.end for d in daily["date"]]]
+    in_base = daily["date"].map(lambda d: comparison.start <= d <= comparison.end).astype(bool)
+    base = daily[in_base]  # a boolean Series: an empty list would select no columns
     n = cur[total_col].astype("float64")
     rate = ratio_column(cur[count_col], cur[total_col])
     if base[total_col].sum() > 0:

@@ -75,7 +75,14 @@ import pandas as pd
 from scipy.stats import poisson
 
 from review.config import Params
-from review.metrics.common import Measure, Window, execute, ratio_column, safe_ratio
+from review.metrics.common import (
+    Measure,
+    Window,
+    elapsed_seconds,
+    execute,
+    ratio_column,
+    safe_ratio,
+)
 from review.metrics.value import month_grid, month_index, trend_window
 from review.stats import nps_interval
 
@@ -152,7 +159,7 @@ def active_users(events: ibis.Table, w: Window) -> int:
 
 
 def _complaint_aggregates(c: ibis.Table) -> dict[str, ibis.Scalar]:
-    hours = (c.resolved_at.epoch_seconds() - c.created_at.epoch_seconds()) / 3600.0
+    hours = elapsed_seconds(c.resolved_at, c.created_at) / 3600.0
     resolved = c.resolved_at.notnull()
     return {
         "tickets": c.count(),
@@ -232,8 +239,9 @@ def complaints_daily(complaints: ibis.Table, w: Window, baseline: Window, *,
     daily = execute(c.group_by("category", date=c.created_at.date()).aggregate(
         tickets=c.count()))
     daily["date"] = pd.to_datetime(daily["date"]).dt.date
-    in_base = [baseline.start <= d <= baseline.end for d in daily["date"]]
-    in_p = [w.start <= d <= w.end for d in daily["date"]]
+    # boolean Series, not lists: an empty list would select no columns instead of no rows
+    in_base = daily["date"].map(lambda d: baseline.start <= d <= baseline.end).astype(bool)
+    in_p = daily["date"].map(lambda d: w.start <= d <= w.end).astype(bool)
     base = daily[in_base]
     days = [d.date() for d in pd.date_range(w.start, w.end, freq="D")]
     categories = sorted(daily["category"].unique())
