@@ -106,6 +106,7 @@ from review.metrics.common import (
     ratio_column,
     safe_ratio,
     suppress_small_cells,
+    with_missing,
 )
 from review.metrics.value import ltv_by_channel, ltv_cohort_activity, ltv_curve, margin_expr
 
@@ -420,11 +421,7 @@ def headline(t: Mapping[str, ibis.Table], w: Window, p: Params) -> dict[str, Mea
         roi = campaign_roi(t["campaigns"], t["assignments"], t["transactions"], t["spend"], w,
                            campaign_ids=_campaign_ids(p), margins=p.revenue.margin_per_txn)
         out["campaign_roi"] = campaign_roi_measure(roi)
-    for key, tables in KPI_REQUIRES.items():
-        if key not in out:
-            missing = [n for n in tables if n not in t]
-            out[key] = Measure.missing(f"needs table {', '.join(missing)}")
-    return out
+    return with_missing(out, KPI_REQUIRES, t)
 
 
 def _ltv_tables(t: Mapping[str, ibis.Table], w: Window,

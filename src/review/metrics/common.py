@@ -22,7 +22,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
@@ -98,6 +98,19 @@ def elapsed_seconds(later: ibis.TimestampValue, earlier: ibis.TimestampValue
     units on the other (DESIGN.md §8).
     """
     return later.truncate("s").epoch_seconds() - earlier.truncate("s").epoch_seconds()
+
+
+def with_missing(out: dict[str, Measure], requires: Mapping[str, Iterable[str]],
+                 tables: Mapping[str, object]) -> dict[str, Measure]:
+    """``out`` completed with a "needs table …" :class:`Measure` for every KPI of
+    ``requires`` (KPI → the tables it needs) that was not computed because a table is missing.
+    """
+    done = dict(out)
+    for key, needed in requires.items():
+        if key not in done:
+            missing = [n for n in needed if n not in tables]
+            done[key] = Measure.missing(f"needs table {', '.join(missing)}")
+    return done
 
 
 def safe_ratio(numerator: float, denominator: float, *, what: str = "denominator"

@@ -57,6 +57,7 @@ from review.metrics.common import (
     ratio_column,
     safe_ratio,
     suppress_small_cells,
+    with_missing,
 )
 from review.metrics.satisfaction import nps_aggregates, with_nps_interval
 from review.metrics.value import (
@@ -247,11 +248,7 @@ def headline(t: Mapping[str, ibis.Table], w: Window, p: Params) -> dict[str, Mea
         value, note = safe_ratio(a["aware"], a["answered"],
                                  what="responses answering the awareness question")
         out["awareness"] = Measure(value, float(a["aware"]), float(a["answered"]), note)
-    for key, tables in KPI_REQUIRES.items():
-        if key not in out:
-            missing = [n for n in tables if n not in t]
-            out[key] = Measure.missing(f"needs table {', '.join(missing)}")
-    return out
+    return with_missing(out, KPI_REQUIRES, t)
 
 
 def breakdowns(t: Mapping[str, ibis.Table], w: Window, p: Params) -> dict[str, pd.DataFrame]:

@@ -97,6 +97,7 @@ from review.metrics.common import (
     ratio_column,
     safe_ratio,
     suppress_small_cells,
+    with_missing,
 )
 
 #: Tables every headline KPI of the family needs (their intersection); see KPI_REQUIRES.
@@ -470,11 +471,7 @@ def headline(t: Mapping[str, ibis.Table], w: Window, p: Params) -> dict[str, Mea
                                   else Measure(float(h["converted"])))
         out["hnw_conversion_rate"] = Measure(float(h["rate"]), float(h["converted"]),
                                              float(h["eligible"]), note)
-    for key, tables in KPI_REQUIRES.items():
-        if key not in out:
-            missing = [n for n in tables if n not in t]
-            out[key] = Measure.missing(f"needs table {', '.join(missing)}")
-    return out
+    return with_missing(out, KPI_REQUIRES, t)
 
 
 def breakdowns(t: Mapping[str, ibis.Table], w: Window, p: Params) -> dict[str, pd.DataFrame]:
