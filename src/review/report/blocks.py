@@ -63,12 +63,19 @@ def _foot(pm: PeriodMetrics, cfg: Params, *tables: str) -> str:
 
 def _available(pm: PeriodMetrics, cfg: Params, keys: Sequence[str],
                tables: Sequence[str]) -> bool:
-    """True when every breakdown in ``keys`` exists; else show the 'not available' note."""
-    if all(k in pm.tables for k in keys):
-        return True
-    missing = [tb for tb in tables if tb in pm.missing_tables] or list(tables)
-    show.unavailable(missing, cfg.lang)
-    return False
+    """True when every breakdown in ``keys`` exists and has rows; else show a note.
+
+    A missing breakdown means the source lacks a table ("not available: needs table …"); an
+    empty one means the period has no such activity ("no data for this period").
+    """
+    if not all(k in pm.tables for k in keys):
+        missing = [tb for tb in tables if tb in pm.missing_tables] or list(tables)
+        show.unavailable(missing, cfg.lang)
+        return False
+    if any(pm.tables[k].empty for k in keys):
+        show.note("narr.no_data", cfg.lang)
+        return False
+    return True
 
 
 def _narrate(template: str, cfg: Params, **fmt: object) -> None:
@@ -545,6 +552,9 @@ def funnel(pm: PeriodMetrics, cfg: Params) -> None:
     if not _available(pm, cfg, ["funnel.steps"], ["users", "events", "transactions"]):
         return
     df = pm.tables["funnel.steps"]
+    if not df["users"].fillna(0).iloc[0]:  # nobody registered in the period
+        show.note("narr.no_data", lang)
+        return
     _narrate("narr.funnel", cfg, conversion=_kpi(pm, "funnel_conversion", cfg),
              window=cfg.thresholds.conversion_window_days,
              change=_change(pm, "funnel_conversion", cfg))

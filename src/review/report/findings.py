@@ -103,7 +103,7 @@ def funnel_drop(pm: PeriodMetrics, lang: str) -> Iterator[Finding]:
         return
     both = now.merge(before, on="step", suffixes=("", "_cmp"))
     both = both[both["step_no"] > 1].assign(
-        delta=lambda d: d["step_conversion"] - d["step_conversion_cmp"])
+        delta=lambda d: d["step_conversion"] - d["step_conversion_cmp"]).dropna(subset=["delta"])
     if both.empty:
         return
     worst = both.loc[both["delta"].idxmin()]

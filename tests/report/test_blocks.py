@@ -1,0 +1,68 @@
+"""Every report block renders for a normal period, an empty period and a partial source."""
+
+import inspect
+
+import pytest
+
+from review.config import Params, load_params
+from review.metrics import compute_period
+from review.paths import PARAMS_DIR
+from review.report import blocks, show
+from review.report.i18n import t
+
+BLOCKS = [f for name, f in inspect.getmembers(blocks, inspect.isfunction)
+          if f.__module__ == blocks.__name__ and not name.startswith("_")
+          and list(inspect.signature(f).parameters)[:2] == ["pm", "cfg"]]
+
+
+@pytest.fixture
+def shown(monkeypatch):
+    """What the blocks display, as HTML strings."""
+    out: list[str] = []
+    monkeypatch.setattr(show, "display", lambda obj: out.append(obj.data))
+    return out
+
+
+def _render_all(pm, cfg):
+    for block in BLOCKS:
+        block(pm, cfg)
+    blocks.section_title("goals", pm, cfg)
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_every_block_renders_the_demo_period(demo_con, shown, lang):
+    cfg = load_params(PARAMS_DIR / "2026-09.yaml").model_copy(update={"lang": lang})
+    pm = compute_period(demo_con, cfg)
+    _render_all(pm, cfg)
+    html = "\n".join(shown)
+    assert html.count("<img") >= 20
+    assert t("report.unavailable", lang, tables="")[:4] not in html  # nothing unavailable
+    assert t("block.problems", lang) in html
+
+
+def test_an_empty_period_shows_notes_not_errors(demo_con, shown):
+    cfg = Params.from_dict({"period": "2001-01", "start": "2001-01-01", "end": "2001-01-31"})
+    _render_all(compute_period(demo_con, cfg), cfg)
+    assert t("narr.no_data", "en") in "\n".join(shown)
+
+
+class _Only:
+    """A source exposing only some tables of another."""
+
+    def __init__(self, con, names):
+        self._con, self._names = con, names
+
+    def list_tables(self):
+        return list(self._names)
+
+    def table(self, name):
+        return self._con.table(name)
+
+
+def test_a_source_without_spend_and_surveys_says_what_is_missing(demo_con, shown):
+    cfg = load_params(PARAMS_DIR / "2026-09.yaml")
+    partial = _Only(demo_con, ["users", "events", "transactions", "balances", "regions"])
+    _render_all(compute_period(partial, cfg), cfg)
+    html = "\n".join(shown)
+    assert t("report.unavailable", "en", tables="spend") in html  # budget blocks
+    assert t("report.unavailable", "en", tables="surveys, complaints") in html  # satisfaction
