@@ -120,18 +120,6 @@ def test_breakdowns_names(t):
     assert acq.breakdowns({}, SEP, make_params()) == {}
 
 
-def test_empty_tables_give_zero_or_nan_never_an_error():
-    # no rows at all: counts are 0, ratios NaN with a note, tables empty or all-zero
-    t = make_tables(users={"user_id": []}, events={"user_id": []},
-                    transactions={"txn_id": []})
-    head = acq.headline(t, SEP, make_params())
-    for m in head.values():
-        assert m.value == 0 or (math.isnan(m.value) and m.note)
-    for df in acq.breakdowns(t, SEP, make_params()).values():
-        num = df.select_dtypes("number").drop(columns=["week", "day", "step_no"], errors="ignore")
-        assert (num.fillna(0) == 0).all().all()
-
-
 # -- the demo store (session fixtures demo_store / demo_con of tests/conftest.py) -------------
 
 
