@@ -19,7 +19,8 @@ where the metric is one of ours (:data:`OWN_METRICS`): ``nps`` (points), ``aware
 ``mau_ratio``, ``mobile_share`` (ratios, as in the KPI catalog; the benchmark's own unit is
 whatever the analyst typed). Our monthly values are computed on the part of the month inside
 P: ``mau_ratio`` = distinct users with a login in the month ÷ users registered by the month's
-end (or P's end if earlier).
+end (or P's end if earlier). Logins and transactions come from the daily rollups ``user_day``
+and ``txn_day`` (:mod:`review.data.rollup`), never from the raw tables.
 
 Breakdown tables (``breakdowns()`` keys; stored as ``market.<name>``)
 --------------------------------------------------------------------
@@ -49,6 +50,7 @@ import ibis
 import pandas as pd
 
 from review.config import Params
+from review.data.rollup import rollup
 from review.kpis import KPI_CATALOG
 from review.metrics.common import (
     Measure,
@@ -64,7 +66,6 @@ from review.metrics.value import (
     month_grid,
     month_index,
     month_of_index,
-    successful_transactions,
     trend_window,
 )
 
@@ -192,17 +193,20 @@ def own_monthly_values(t: Mapping[str, ibis.Table], w: Window,
         if have("awareness"):
             add("awareness", df["month_idx"], _with_share(df)["awareness"])
     if have("mau_ratio"):
-        e = t["events"].filter(t["events"].event == "login", w.has_ts(t["events"].ts))
-        mau = execute(e.group_by(month_idx=month_index(e.ts)).aggregate(
+        ud = rollup(t, "user_day")
+        e = ud.filter(ud.logins > 0, w.has_date(ud.day))
+        mau = execute(e.group_by(month_idx=month_index(e.day)).aggregate(
             active=e.user_id.nunique()))
         u = t["users"].filter(t["users"].registered_at < ibis.literal(w.ts_hi))
         reg = execute(u.group_by(month_idx=month_index(u.registered_at)).aggregate(n=u.count()))
         base = [int(reg.loc[reg["month_idx"] <= m, "n"].sum()) for m in mau["month_idx"]]
         add("mau_ratio", mau["month_idx"], ratio_column(mau["active"], pd.Series(base)))
     if have("mobile_share"):
-        s = successful_transactions(t["transactions"], w)
-        df = execute(s.group_by(month_idx=month_index(s.ts)).aggregate(
-            n=s.count(), mobile=s.count(where=s.channel == "mobile")))
+        td = rollup(t, "txn_day")
+        s = td.filter(td.status == "success", w.has_date(td.day))
+        df = execute(s.group_by(month_idx=month_index(s.day)).aggregate(
+            n=s.txns.sum(), mobile=s.txns.sum(where=s.channel == "mobile")))
+        df["mobile"] = df["mobile"].fillna(0)
         add("mobile_share", df["month_idx"], ratio_column(df["mobile"], df["n"]))
     if not rows:
         return pd.DataFrame({"period": pd.Series(dtype="str"), "metric": pd.Series(dtype="str"),

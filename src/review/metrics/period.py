@@ -7,6 +7,10 @@ status and period-over-period change are added here, so every consumer (notebook
 
 A family whose required tables are missing from the source yields ``NaN`` KPIs with the note
 "needs table …" and no breakdowns; the report shows "not available" for those blocks.
+
+The families read the daily rollups of :mod:`review.data.rollup` (``t["user_day"]`` …): the
+stored ones when the source has current rollups, else expressions deriving them from the raw
+tables.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from ibis.backends import BaseBackend
 from review.config import Params
 from review.data.connect import available_tables
 from review.data.contract import TABLES
+from review.data.rollup import tables as rollup_tables
 from review.kpis import KPI_CATALOG
 from review.metrics.common import Measure, Window
 from review.metrics.result import KpiValue, PeriodMetrics
@@ -64,6 +69,7 @@ def compute_period(con: BaseBackend, params: Params, *,
         ``ValidationReport.to_records(for_report=True)``); stored as given.
     """
     t = contract_tables(con)
+    t.update(rollup_tables(con, t))  # daily rollups: stored when current, else derived
     w = Window(params.start, params.end)
     cw = Window(*params.comparison)
     current: dict[str, Measure] = {}

@@ -8,7 +8,7 @@ Headline KPIs (``review.kpis``, family ``satisfaction``)
     come from :func:`review.stats.nps_interval` (multinomial variance, Wald interval).
 ``complaints_per_10k``
     Complaint tickets with ``created_at`` in P per 10,000 period active users (distinct users
-    with ≥1 ``login`` in P, computed here with one query).
+    with ≥1 ``login`` in P, computed here with one query on the ``user_day`` rollup).
 
 Complaint resolution
 --------------------
@@ -75,6 +75,7 @@ import pandas as pd
 from scipy.stats import poisson
 
 from review.config import Params
+from review.data.rollup import rollup
 from review.metrics.common import (
     Measure,
     Window,
@@ -152,9 +153,10 @@ def nps_trend(surveys: ibis.Table, w: Window, *, confidence: float = 0.95) -> pd
 
 
 # -- complaints ------------------------------------------------------------------------------------
-def active_users(events: ibis.Table, w: Window) -> int:
-    """Period active users: distinct users with ≥1 ``login`` event in P (count)."""
-    e = events.filter(events.event == "login", w.has_ts(events.ts))
+def active_users(user_day: ibis.Table, w: Window) -> int:
+    """Period active users: distinct users with ≥1 ``login`` event in P (count), from the
+    ``user_day`` rollup."""
+    e = user_day.filter(user_day.logins > 0, w.has_date(user_day.day))
     return int(execute(e.aggregate(n=e.user_id.nunique()))["n"].iloc[0])
 
 
@@ -298,7 +300,8 @@ def headline(t: Mapping[str, ibis.Table], w: Window, p: Params) -> dict[str, Mea
     else:
         out["nps"] = Measure.missing("needs table surveys")
     if "complaints" in t and "events" in t:
-        c = complaints_summary(t["complaints"], w, active=active_users(t["events"], w)).iloc[0]
+        c = complaints_summary(t["complaints"], w, active=active_users(rollup(t, "user_day"), w)
+                                 ).iloc[0]
         out["complaints_per_10k"] = Measure.ratio(c["tickets"], c["active_users"],
                                                   what="period active users", scale=10_000)
     else:
@@ -316,7 +319,7 @@ def breakdowns(t: Mapping[str, ibis.Table], w: Window, p: Params) -> dict[str, p
         out["nps_trend"] = nps_trend(t["surveys"], w)
     if "complaints" in t:
         cpl = t["complaints"]
-        active = active_users(t["events"], w) if "events" in t else 0
+        active = active_users(rollup(t, "user_day"), w) if "events" in t else 0
         summary = complaints_summary(cpl, w, active=active)
         if "events" not in t:
             summary["per_10k"] = math.nan
