@@ -53,7 +53,7 @@ def t():
 
 
 def _steps(t, w=SEP, days=30, by=None):
-    return funnel.funnel_steps(t["users"], t["events"], t["transactions"], w, days, by)
+    return funnel.funnel_steps(t["users"], funnel.rollups(t), w, days, by)
 
 
 def test_funnel_steps(t):
@@ -70,7 +70,7 @@ def test_funnel_steps(t):
 
 
 def test_funnel_users_times(t):
-    f = funnel.funnel_users(t["users"], t["events"], t["transactions"], SEP, 30)
+    f = funnel.funnel_users(t["users"], funnel.rollups(t), SEP, 30)
     df = execute(f).set_index("user_id").sort_index()   # a 5-row test cohort
     assert df.loc["b", "hours_to_bind"] == pytest.approx(720 - 1 / 3600)
     assert df.loc["b", "hours_to_txn"] == 0.0
@@ -130,7 +130,7 @@ def test_demo_cards_bound_soon_after_registration(demo_con):
 
     t, p = demo_tables(demo_con), demo_params("2026-09")
     w = Window(p.start, p.end)
-    steps = funnel.funnel_steps(t["users"], t["events"], t["transactions"], w,
+    steps = funnel.funnel_steps(t["users"], funnel.rollups(t), w,
                                 p.thresholds.conversion_window_days)
     # planted: bind_card once per user, mostly within days of registration
     assert steps["step_conversion"].iloc[1] > 0.5
