@@ -177,7 +177,11 @@ def funnel_steps(users: ibis.Table, r: Mapping[str, ibis.Table], w: Window,
 
 def headline(t: Mapping[str, ibis.Table], w: Window, p: Params) -> dict[str, Measure]:
     """``funnel_conversion``: P's new users reaching the last step ÷ P's new users."""
-    steps = funnel_steps(t["users"], rollups(t), w, p.thresholds.conversion_window_days)
+    return _conversion(funnel_steps(t["users"], rollups(t), w,
+                                    p.thresholds.conversion_window_days))
+
+
+def _conversion(steps: pd.DataFrame) -> dict[str, Measure]:
     n = steps.set_index("step")["users"]
     return {"funnel_conversion": Measure.ratio(float(n[STEPS[-1]]), float(n[STEPS[0]]),
                                                what="new users")}
@@ -192,3 +196,10 @@ def breakdowns(t: Mapping[str, ibis.Table], w: Window, p: Params) -> dict[str, p
         funnel_steps(*args, by="acquisition_channel"), "users", p.thresholds.min_cell_users,
         value_cols=["step_conversion", "cumulative_conversion", "median_hours"])
     return {"steps": funnel_steps(*args), "by_channel": by_channel}
+
+
+def period(t: Mapping[str, ibis.Table], w: Window, p: Params
+           ) -> tuple[dict[str, Measure], dict[str, pd.DataFrame]]:
+    """:func:`headline` and :func:`breakdowns` of ``w``; the headline comes from ``steps``."""
+    tables = breakdowns(t, w, p)
+    return (_conversion(tables["steps"]) if tables else headline(t, w, p)), tables

@@ -212,3 +212,17 @@ def breakdowns(t: Mapping[str, ibis.Table], w: Window, p: Params) -> dict[str, p
     user_day = rollup(t, "user_day")
     states = suppress_small_cells(lifecycle_counts(t["users"], user_day, w, d), "users", k)
     return {"states": states, "trend": lifecycle_trend(t["users"], user_day, w.end, d)}
+
+
+def period(t: Mapping[str, ibis.Table], w: Window, p: Params
+           ) -> tuple[dict[str, Measure], dict[str, pd.DataFrame]]:
+    """:func:`headline` and :func:`breakdowns` of ``w`` with one state query (the headline
+    needs the unsuppressed counts, so it is taken before suppression)."""
+    if "users" not in t or "events" not in t:
+        return headline(t, w, p), {}
+    d, k = p.thresholds.dormancy_days, p.thresholds.min_cell_users
+    user_day = rollup(t, "user_day")
+    counts = lifecycle_counts(t["users"], user_day, w, d)
+    return {"reactivation_rate": reactivation_measure(counts)}, {
+        "states": suppress_small_cells(counts, "users", k),
+        "trend": lifecycle_trend(t["users"], user_day, w.end, d)}

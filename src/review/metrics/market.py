@@ -242,32 +242,54 @@ def benchmarks_for_period(benchmarks: ibis.Table, w: Window,
 # -- family interface -----------------------------------------------------------------------------
 def headline(t: Mapping[str, ibis.Table], w: Window, p: Params) -> dict[str, Measure]:
     """The market KPIs of window ``w`` (missing tables → NaN with a note)."""
+    by_region = (penetration_by_region(t["users"], t["regions"], w)
+                 if "users" in t and "regions" in t else None)
+    aware = awareness(t["surveys"], w) if "surveys" in t else None
+    return _measures(t, by_region, aware)
+
+
+def _measures(t: Mapping[str, ibis.Table], by_region: pd.DataFrame | None,
+              aware: pd.DataFrame | None) -> dict[str, Measure]:
+    """The KPIs from :func:`penetration_by_region` and :func:`awareness` (``None``: missing)."""
     out: dict[str, Measure] = {}
-    if "users" in t and "regions" in t:
-        tiers = penetration_by_tier(penetration_by_region(t["users"], t["regions"], w))
+    if by_region is not None:
+        tiers = penetration_by_tier(by_region)
         out["penetration_key"] = _tier_measure(tiers, "key")
         out["penetration_lower"] = _tier_measure(tiers, "lower")
-    if "surveys" in t:
-        a = awareness(t["surveys"], w).iloc[0]
+    if aware is not None:
+        a = aware.iloc[0]
         value, note = safe_ratio(a["aware"], a["answered"],
                                  what="responses answering the awareness question")
         out["awareness"] = Measure(value, float(a["aware"]), float(a["answered"]), note)
     return with_missing(out, KPI_REQUIRES, t)
 
 
-def breakdowns(t: Mapping[str, ibis.Table], w: Window, p: Params) -> dict[str, pd.DataFrame]:
+def period(t: Mapping[str, ibis.Table], w: Window, p: Params
+           ) -> tuple[dict[str, Measure], dict[str, pd.DataFrame]]:
+    """:func:`headline` and :func:`breakdowns` of ``w``, each query run once."""
+    by_region = (penetration_by_region(t["users"], t["regions"], w)
+                 if "users" in t and "regions" in t else None)
+    aware = awareness(t["surveys"], w) if "surveys" in t else None
+    return _measures(t, by_region, aware), breakdowns(t, w, p, by_region=by_region,
+                                                      aware=aware)
+
+
+def breakdowns(t: Mapping[str, ibis.Table], w: Window, p: Params, *,
+               by_region: pd.DataFrame | None = None, aware: pd.DataFrame | None = None
+               ) -> dict[str, pd.DataFrame]:
     """The market breakdown tables of P (module docstring); tables whose inputs are missing
-    are omitted."""
+    are omitted. ``by_region`` and ``aware``: those tables when already computed."""
     k = p.thresholds.min_cell_users
     out: dict[str, pd.DataFrame] = {}
     if "users" in t and "regions" in t:
-        by_region = penetration_by_region(t["users"], t["regions"], w)
+        if by_region is None:
+            by_region = penetration_by_region(t["users"], t["regions"], w)
         out["penetration_by_region"] = suppress_small_cells(
             by_region, "registered", k, ["registered", "penetration"])
         out["penetration_by_tier"] = suppress_small_cells(
             penetration_by_tier(by_region), "registered", k, ["registered", "penetration"])
     if "surveys" in t:
-        out["awareness"] = awareness(t["surveys"], w)
+        out["awareness"] = awareness(t["surveys"], w) if aware is None else aware
         out["awareness_trend"] = awareness_trend(t["surveys"], w)
     if "benchmarks" in t:
         bm = t["benchmarks"]

@@ -84,14 +84,16 @@ def compute_period(con: BaseBackend, params: Params, *,
             current.update({k: Measure.missing(note) for k in keys})
             previous.update({k: Measure.missing(note) for k in keys})
             continue
-        current.update(_only(mod.headline(t, w, params), keys, fam))
-        previous.update(_only(mod.headline(t, cw, params), keys, fam))
-        for name, df in mod.breakdowns(t, w, params).items():
-            tables[f"{fam}.{name}"] = df
+        cur, tabs = _headline_and_breakdowns(mod, t, w, params)
+        current.update(_only(cur, keys, fam))
+        tables.update({f"{fam}.{name}": df for name, df in tabs.items()})
         if fam in COMPARE_BREAKDOWNS:
-            for name, df in mod.breakdowns(t, cw, params).items():
-                if name in COMPARE_BREAKDOWNS[fam]:
-                    tables[f"{fam}.{name}@compare"] = df
+            prev, tabs = _headline_and_breakdowns(mod, t, cw, params)
+            tables.update({f"{fam}.{name}@compare": df for name, df in tabs.items()
+                           if name in COMPARE_BREAKDOWNS[fam]})
+        else:
+            prev = mod.headline(t, cw, params)
+        previous.update(_only(prev, keys, fam))
     kpis = {key: _kpi_value(key, current[key], previous.get(key), params)
             for key in KPI_CATALOG if key in current}
     return PeriodMetrics(
@@ -100,6 +102,15 @@ def compute_period(con: BaseBackend, params: Params, *,
         lang=params.lang, currency=params.currency, kpis=kpis, tables=tables,
         missing_tables=sorted(set(TABLES) - set(t)), quality=list(quality or []),
     )
+
+
+def _headline_and_breakdowns(mod: ModuleType, t: Mapping[str, ibis.Table], w: Window,
+                             params: Params) -> tuple[Mapping[str, Measure], dict]:
+    """A family's KPIs and tables of ``w``: its ``period()`` when it has one (shared queries
+    run once), else ``headline()`` and ``breakdowns()``."""
+    if hasattr(mod, "period"):
+        return mod.period(t, w, params)
+    return mod.headline(t, w, params), mod.breakdowns(t, w, params)
 
 
 def _only(measures: Mapping[str, Measure], keys: list[str], fam: str) -> dict[str, Measure]:

@@ -196,7 +196,12 @@ def weekly_cohorts(users: ibis.Table, user_day: ibis.Table, end: date, weeks: in
 
 def headline(t: Mapping[str, ibis.Table], w: Window, p: Params) -> dict[str, Measure]:
     """``d7_retention`` of P's new users; the note gives the users excluded as unobservable."""
-    row = day_n_retention(t["users"], rollup(t, "user_day"), w, (7,)).iloc[0]
+    return {"d7_retention": _d7(day_n_retention(t["users"], rollup(t, "user_day"), w, (7,))
+                                .iloc[0], w)}
+
+
+def _d7(row: pd.Series, w: Window) -> Measure:
+    """``d7_retention`` from a day-7 row of :func:`day_n_retention` (or of ``day_n``)."""
     m = Measure.ratio(float(row["retained_users"]), float(row["eligible_users"]),
                       what="new users with an observable day 7")
     excluded = int(row["excluded_users"])
@@ -205,7 +210,18 @@ def headline(t: Mapping[str, ibis.Table], w: Window, p: Params) -> dict[str, Mea
                 f"{w.end - timedelta(days=7)} are excluded (day 7 after the period end)")
         m = Measure(m.value, m.numerator, m.denominator,
                     f"{m.note}; {text}" if m.note else text)
-    return {"d7_retention": m}
+    return m
+
+
+def period(t: Mapping[str, ibis.Table], w: Window, p: Params
+           ) -> tuple[dict[str, Measure], dict[str, pd.DataFrame]]:
+    """:func:`headline` and :func:`breakdowns` of ``w`` with one day-N query: the headline
+    is the day-7 row of ``day_n`` (the sum over channels, which partition the new users)."""
+    tables = breakdowns(t, w, p)
+    day7 = tables["day_n"][tables["day_n"]["day"] == 7] if tables else None
+    if day7 is None or day7.empty:  # no new user in any channel: the one-row query answers
+        return headline(t, w, p), tables
+    return {"d7_retention": _d7(day7.iloc[0], w)}, tables
 
 
 def breakdowns(t: Mapping[str, ibis.Table], w: Window, p: Params) -> dict[str, pd.DataFrame]:

@@ -292,22 +292,40 @@ def complaints_weekly(daily: pd.DataFrame, *, alpha: float = FALSE_ALARM) -> pd.
 # -- family interface -----------------------------------------------------------------------------
 def headline(t: Mapping[str, ibis.Table], w: Window, p: Params) -> dict[str, Measure]:
     """The satisfaction KPIs of window ``w`` (missing tables → NaN with a note)."""
+    nps = nps_summary(t["surveys"], w) if "surveys" in t else None
+    cpl = None
+    if "complaints" in t and "events" in t:
+        cpl = complaints_summary(t["complaints"], w,
+                                 active=active_users(rollup(t, "user_day"), w))
+    return _measures(t, nps, cpl)
+
+
+def _measures(t: Mapping[str, ibis.Table], nps: pd.DataFrame | None,
+              cpl: pd.DataFrame | None) -> dict[str, Measure]:
+    """The KPIs from :func:`nps_summary` and :func:`complaints_summary` (``None``: missing)."""
     out: dict[str, Measure] = {}
-    if "surveys" in t:
-        s = nps_summary(t["surveys"], w).iloc[0]
+    if nps is not None:
+        s = nps.iloc[0]
         out["nps"] = Measure(float(s["nps"]), note=s["note"] if isinstance(s["note"], str)
                              else None)
     else:
         out["nps"] = Measure.missing("needs table surveys")
-    if "complaints" in t and "events" in t:
-        c = complaints_summary(t["complaints"], w, active=active_users(rollup(t, "user_day"), w)
-                                 ).iloc[0]
+    if cpl is not None and "events" in t:
+        c = cpl.iloc[0]
         out["complaints_per_10k"] = Measure.ratio(c["tickets"], c["active_users"],
                                                   what="period active users", scale=10_000)
     else:
         missing = [n for n in KPI_REQUIRES["complaints_per_10k"] if n not in t]
         out["complaints_per_10k"] = Measure.missing(f"needs table {', '.join(missing)}")
     return out
+
+
+def period(t: Mapping[str, ibis.Table], w: Window, p: Params
+           ) -> tuple[dict[str, Measure], dict[str, pd.DataFrame]]:
+    """:func:`headline` and :func:`breakdowns` of ``w``, each query run once (the KPIs are
+    read from the ``nps`` and ``complaints`` tables)."""
+    tables = breakdowns(t, w, p)
+    return _measures(t, tables.get("nps"), tables.get("complaints")), tables
 
 
 def breakdowns(t: Mapping[str, ibis.Table], w: Window, p: Params) -> dict[str, pd.DataFrame]:
