@@ -210,3 +210,29 @@ def test_duckdb_memory_limit_and_spill_folder(tmp_path, monkeypatch):
                                   "current_setting('temp_directory')").fetchone()
         con.disconnect()
         assert limit.startswith("286") and temp == str(tmp_path / "spill")  # 300 MB in MiB
+
+
+def test_refresh_sources_builds_stale_local_stores_once_and_skips_the_rest(tmp_path):
+    src = _store(tmp_path / "s.duckdb")
+    said: list[str] = []
+    sources = [str(src), str(src), "pyspark://local[1]", str(tmp_path / "missing.duckdb")]
+    rollup.refresh_sources(sources, say=said.append)
+    assert rollup.is_current(src)
+    assert said[-1].startswith("rollups in") and "3 day(s) read" in said[-1]  # built once, with progress
+    said.clear()
+    rollup.refresh_sources(sources, say=said.append)
+    assert said == []  # current: nothing read, nothing said
+
+
+def test_cli_rollup_builds_then_reports_up_to_date(tmp_path, capsys):
+    from review.cli import main
+
+    src = _store(tmp_path / "s.duckdb")
+    assert main(["rollup", "--source", str(src)]) == 0
+    out = capsys.readouterr().out
+    assert "fingerprinting raw days" in out and "3 day(s) read" in out
+    assert main(["rollup", "--source", str(src), "--quiet"]) == 0
+    assert "up to date" in capsys.readouterr().out
+    assert main(["rollup", "--source", "postgres://u:pw@db/bank"]) == 2
+    err = capsys.readouterr().err
+    assert "only for local sources" in err and "pw@" not in err  # the password is redacted

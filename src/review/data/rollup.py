@@ -263,12 +263,13 @@ def refresh(source: str | Path, *, base_dir: Path | None = None, full: bool = Fa
         transactions.
     """
     from review.data.connect import connect, local_path
+    from review.secrets import redact
 
     t0 = time.perf_counter()
     say = say or (lambda _msg: None)
     path = local_path(str(source), **({"base_dir": base_dir} if base_dir else {}))
     if path is None:
-        raise DataSourceError(f"{source}: rollups are stored only for local sources "
+        raise DataSourceError(f"{redact(str(source))}: rollups are stored only for local sources "
                               "(a DuckDB file or a Parquet/CSV folder)")
     store = store_path(path)
     stamp = source_stamp(path)  # before reading: a change during the build is seen next time
@@ -279,7 +280,7 @@ def refresh(source: str | Path, *, base_dir: Path | None = None, full: bool = Fa
     try:
         raw = {n: con.table(n) for n in RAW_TABLES if _has(con, n)}
         if not raw:
-            raise DataSourceError(f"{source}: no events or transactions table to roll up")
+            raise DataSourceError(f"{path}: no events or transactions table to roll up")
         say(f"fingerprinting raw days of {', '.join(raw)}")
         fps = {n: day_fingerprints(t) for n, t in raw.items()}
         old = {} if (manifest is None or full) else manifest.get("fingerprints", {})
@@ -322,6 +323,7 @@ def refresh_sources(sources: Sequence[str], *, say: Callable[[str], None] | None
 
     from review.data.connect import local_path
     from review.errors import ReviewError
+    from review.secrets import redact
 
     for source in dict.fromkeys(sources):
         try:
@@ -329,8 +331,9 @@ def refresh_sources(sources: Sequence[str], *, say: Callable[[str], None] | None
             if path is None or not path.exists() or is_current(path):
                 continue
             res = refresh(source, say=say)
-        except ReviewError as exc:
-            logging.getLogger(__name__).warning("rollups of %s not refreshed: %s", source, exc)
+        except (ReviewError, OSError) as exc:
+            logging.getLogger(__name__).warning("rollups of %s not refreshed: %s",
+                                                redact(source), exc)
             continue
         if say:
             say(res.summary())
