@@ -394,19 +394,23 @@ def _rewrite(con: Any, raw: Mapping[str, ibis.Table], store: Path, changed: list
             for m in months:
                 parts = []
                 old = folder / f"{m}.parquet"
+                new = out / f"month={m}"
+                written = sorted(new.glob("*.parquet")) if new.is_dir() else []
+                if not old.is_file() and len(written) == 1:  # a new month: move it in place
+                    os.replace(written[0], old)
+                    continue
                 if old.is_file():
                     drop = ", ".join(f"DATE '{d}'" for d in sorted(gone) if d[:7] == m)
                     keep = f" WHERE day NOT IN ({drop})" if drop else ""
                     parts.append(f"SELECT {cols} FROM read_parquet('{_q(old)}'){keep}")
-                new = out / f"month={m}"
-                if new.is_dir():
+                if written:
                     parts.append(f"SELECT {cols} FROM read_parquet('{_q(new)}/*.parquet')")
                 tmp = folder / f".{m}.{uuid.uuid4().hex[:8]}.tmp"
                 if parts:
                     q = " UNION ALL ".join(parts)
                     n = con.raw_sql(f"SELECT count(*) FROM ({q})").fetchone()[0]
                     if n:
-                        con.raw_sql(f"COPY ({q} ORDER BY day, user_id) TO '{_q(tmp)}' "
+                        con.raw_sql(f"COPY ({q}) TO '{_q(tmp)}' "
                                     "(FORMAT parquet)").fetchall()
                         os.replace(tmp, old)
                         continue
