@@ -195,8 +195,8 @@ def own_monthly_values(t: Mapping[str, ibis.Table], w: Window,
     if have("mau_ratio"):
         ud = rollup(t, "user_day")
         e = ud.filter(ud.logins > 0, w.has_date(ud.day))
-        mau = execute(e.group_by(month_idx=month_index(e.day)).aggregate(
-            active=e.user_id.nunique()))
+        um = e.select("user_id", month_idx=month_index(e.day)).distinct()  # spillable
+        mau = execute(um.group_by("month_idx").aggregate(active=um.count()))
         u = t["users"].filter(t["users"].registered_at < ibis.literal(w.ts_hi))
         reg = execute(u.group_by(month_idx=month_index(u.registered_at)).aggregate(n=u.count()))
         base = [int(reg.loc[reg["month_idx"] <= m, "n"].sum()) for m in mau["month_idx"]]
