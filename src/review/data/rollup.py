@@ -278,6 +278,7 @@ def refresh(source: str | Path, *, base_dir: Path | None = None, full: bool = Fa
         return RollupResult(store, up_to_date=True, seconds=time.perf_counter() - t0)
     con = connect(path, rollups=False)
     try:
+        con.raw_sql("SET enable_progress_bar = false")  # progress goes through `say`
         raw = {n: con.table(n) for n in RAW_TABLES if _has(con, n)}
         if not raw:
             raise DataSourceError(f"{path}: no events or transactions table to roll up")
@@ -390,7 +391,7 @@ def _rewrite(con: Any, raw: Mapping[str, ibis.Table], store: Path, changed: list
             staging.mkdir(parents=True, exist_ok=True)
             con.raw_sql(f"COPY (SELECT *, strftime(day, '%Y-%m') AS month FROM ({sql})) "
                         f"TO '{_q(out)}' (FORMAT parquet, PARTITION_BY (month))").fetchall()
-            _schema_file(con, sql, folder / "_schema.parquet")
+            _schema_file(expr, folder / "_schema.parquet")
             for m in months:
                 parts = []
                 old = folder / f"{m}.parquet"
@@ -420,13 +421,16 @@ def _rewrite(con: Any, raw: Mapping[str, ibis.Table], store: Path, changed: list
     return months
 
 
-def _schema_file(con: Any, sql: str, path: Path) -> None:
-    """A zero-row Parquet file with the table's schema, so a store's glob is never empty."""
+def _schema_file(expr: ibis.Table, path: Path) -> None:
+    """A zero-row Parquet file with the table's schema, so a store's glob is never empty
+    (written from the expression's schema: the query is not run)."""
     if path.is_file():
         return
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
-    con.raw_sql(f"COPY (SELECT * FROM ({sql}) LIMIT 0) TO '{_q(tmp)}' (FORMAT parquet)"
-                ).fetchall()
+    pq.write_table(pa.Table.from_pylist([], schema=expr.schema().to_pyarrow()), tmp)
     os.replace(tmp, path)
 
 
