@@ -6,6 +6,7 @@ The public face is re-exported here; notebooks use ``import review``.
 
 from review.cache import period_metrics
 from review.config import Params, load_params
+from review.core.environment import VERSION as __version__
 from review.errors import (
     DataSourceError,
     ImportMappingError,
@@ -15,8 +16,6 @@ from review.errors import (
     ValidationError,
 )
 from review.kpis import HEADLINE_KPIS, KPI_CATALOG
-
-__version__ = "0.1.0"
 
 __all__ = [
     "HEADLINE_KPIS",

@@ -8,8 +8,9 @@ import pytest
 
 from review import cache
 from review.config import load_params
+from review.core import fingerprint as core_fingerprint
+from review.data import fingerprint as sources
 from review.errors import ValidationError
-from review.runner import fingerprint
 
 from .conftest import write_store
 
@@ -36,14 +37,14 @@ def test_params_data_or_code_change_computes_again(project, fakes, monkeypatch, 
     cache.period_metrics(p2, cache_dir=project.cache)
     assert len(fakes.computed) == 3
 
-    monkeypatch.setattr(fingerprint, "code_hash", lambda *a, **k: "sha256:other-code")
+    monkeypatch.setattr(core_fingerprint, "metrics_code_hash", lambda *a, **k: "sha256:other-code")
     cache.period_metrics(p2, cache_dir=project.cache)
     assert len(fakes.computed) == 4
 
 
 def test_the_runner_pins_the_data_fingerprint_for_kernels(project, fakes, monkeypatch):
     params = load_params(project.params("2026-01"))
-    fp = fingerprint.source_fingerprint(params.source)
+    fp = sources.source_fingerprint(params.source)
     env = cache.kernel_environment(params, fp, project.cache)
     assert params.source in env[cache.DATA_FINGERPRINT_ENV]
     for k, v in env.items():
@@ -52,7 +53,7 @@ def test_the_runner_pins_the_data_fingerprint_for_kernels(project, fakes, monkey
     def no_hashing(*a, **k):
         raise AssertionError("the pinned fingerprint should be used")
 
-    monkeypatch.setattr(fingerprint, "source_fingerprint", no_hashing)
+    monkeypatch.setattr(sources, "source_fingerprint", no_hashing)
     pm = cache.period_metrics(params)  # cache dir from REVIEW_CACHE_DIR
     assert pm.period == "2026-01"
     assert list((project.cache / "metrics").iterdir())

@@ -81,7 +81,6 @@ memory is bounded by one chunk-month whatever the number of users.
 
 from __future__ import annotations
 
-import calendar
 import contextlib
 import json
 import math
@@ -99,6 +98,8 @@ import pyarrow.compute as pc
 from tqdm import tqdm
 
 from review.config import Thresholds
+from review.core.calendar import month_end as _month_end
+from review.core.calendar import month_start as _month_start
 from review.data.contract import (
     ACQUISITION_CHANNELS,
     AGE_BANDS,
@@ -362,15 +363,6 @@ def _check_arguments(users: int, months: int, seed: int, chunk_users: int) -> No
         problems.append(f"chunk_users={chunk_users}: give a positive number")
     if problems:
         raise ReviewError("demo data generator: " + "; ".join(problems))
-
-
-def _month_start(d: date, shift: int = 0) -> date:
-    idx = d.year * 12 + d.month - 1 + shift
-    return date(idx // 12, idx % 12 + 1, 1)
-
-
-def _month_end(d: date) -> date:
-    return date(d.year, d.month, calendar.monthrange(d.year, d.month)[1])
 
 
 @dataclass(frozen=True)

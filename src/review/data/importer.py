@@ -46,6 +46,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic import ValidationError as PydanticValidationError
 
+from review.core.validation import format_validation_error
 from review.data.connect import connect, resolve_path
 from review.data.contract import TABLES, Column, TableSpec
 from review.data.validate import ValidationReport, validate
@@ -257,15 +258,9 @@ class ImportMapping(_Strict):
         try:
             return cls.model_validate(data)
         except PydanticValidationError as exc:
-            lines = []
-            for err in exc.errors():
-                key = ".".join(str(p) for p in err["loc"]) or "(top level)"
-                msg = err["msg"].removeprefix("Value error, ")
-                if err["type"] == "extra_forbidden":
-                    msg = "unknown key (check the spelling; see docs/importing.md)"
-                lines.append(f"  {key}: {msg}")
-            raise ImportMappingError(f"{origin}: invalid import mapping\n" + "\n".join(lines)
-                                     ) from None
+            raise ImportMappingError(format_validation_error(
+                exc, origin=origin, what="import mapping",
+                unknown_key_hint="see docs/importing.md")) from None
 
 
 class _TextLoader(yaml.SafeLoader):

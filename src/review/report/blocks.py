@@ -673,12 +673,16 @@ def data_quality(pm: PeriodMetrics, cfg: Params) -> None:
 
 
 def provenance(pm: PeriodMetrics, cfg: Params) -> None:
-    """Parameters (credentials never resolved), input fingerprints, code and package versions."""
-    from review.runner import provenance as period_provenance  # fingerprints: cached, cheap
+    """Parameters (credentials never resolved), input fingerprints, code and package versions.
 
+    Read from ``pm.provenance``: what these very KPIs were computed from and with.
+    """
     lang = _lang(cfg)
     show.heading("block.provenance", lang, level=3)
-    prov = period_provenance(cfg)
+    if not pm.provenance:
+        show.note("narr.no_provenance", lang)
+        return
+    prov = dict(pm.provenance)
     rows = [{"key": k, "value": json.dumps(v, ensure_ascii=False, sort_keys=True)}
             for k, v in prov.pop("params").items()]
     tables = prov.pop("tables", {}) or {}
