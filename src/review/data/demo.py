@@ -81,7 +81,6 @@ memory is bounded by one chunk-month whatever the number of users.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import math
 import os
@@ -100,6 +99,7 @@ from tqdm import tqdm
 from review.config import Thresholds
 from review.core.calendar import month_end as _month_end
 from review.core.calendar import month_start as _month_start
+from review.core.files import remove_path, temporary_sibling
 from review.data.contract import (
     ACQUISITION_CHANNELS,
     AGE_BANDS,
@@ -313,8 +313,7 @@ def generate(out: str | Path, *, users: int = DEFAULT_USERS, months: int = 18,
     campaigns = _campaigns(cal)
     scale = users / DEFAULT_USERS
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f"{out.name}.tmp-{os.getpid()}")
-    _remove_store(tmp)
+    tmp = temporary_sibling(out)  # renamed over `out` when complete (review.core.files)
     # one thread: the appends are sequential; more threads cost CPU without making them
     # faster on a shared 2-core machine (measured: 9 s vs 14 s CPU at 20,000 users).
     # A memory limit: DuckDB's cache otherwise grows with the store (~100 MB per 20,000 users)
@@ -344,7 +343,7 @@ def generate(out: str | Path, *, users: int = DEFAULT_USERS, months: int = 18,
         os.replace(tmp, out)
     except BaseException:
         con.close()
-        _remove_store(tmp)
+        remove_path(tmp)
         raise
     return truth
 
@@ -1419,7 +1418,3 @@ def _append(con: duckdb.DuckDBPyConnection, name: str, table: pa.Table) -> None:
         con.unregister("_demo_batch")
 
 
-def _remove_store(path: Path) -> None:
-    for p in (path, path.with_name(path.name + ".wal")):
-        with contextlib.suppress(FileNotFoundError):
-            p.unlink()

@@ -46,6 +46,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic import ValidationError as PydanticValidationError
 
+from review.core.files import remove_path, temporary_sibling
 from review.core.validation import format_validation_error
 from review.data.connect import connect, resolve_path
 from review.data.contract import TABLES, Column, TableSpec
@@ -995,8 +996,7 @@ def _write_atomically(into: Path, tables: dict[str, pa.Table], replace: bool
             "closed cleanly); close the other program, or open and close the store with duckdb, "
             "and try again")
     into.parent.mkdir(parents=True, exist_ok=True)
-    tmp = into.with_name(f".{into.name}.{os.getpid()}.importing")
-    tmp_wal = tmp.with_name(tmp.name + ".wal")
+    tmp = temporary_sibling(into)  # renamed over `into` when valid (review.core.files)
     try:
         if into.exists():
             shutil.copy2(into, tmp)
@@ -1026,9 +1026,7 @@ def _write_atomically(into: Path, tables: dict[str, pa.Table], replace: bool
                 f"data contract together with what the store holds\n{text}", report)
         os.replace(tmp, into)
     finally:
-        for p in (tmp, tmp_wal):
-            if p.exists():
-                p.unlink()
+        remove_path(tmp)
     return report
 
 

@@ -28,7 +28,7 @@ import pandas as pd
 
 from review.metrics.result import PeriodMetrics
 from review.report.i18n import code_label, has, join_list, t
-from review.report.tables import format_value
+from review.report.numbers import format_value
 
 #: spend categories deviating from plan by more than this share are findings
 SPEND_TOLERANCE = 0.10

@@ -124,7 +124,7 @@ def render_index(rows: list[PeriodRow], *, lang: str = "en") -> str:
 
 def _row(r: PeriodRow, lang: str) -> str:
     from review.report.i18n import t
-    from review.report.tables import format_value  # the report's own number formats
+    from review.report.numbers import format_value  # the report's own number formats
 
     e = html.escape
     href = f"{r.period}/{REPORT}"
