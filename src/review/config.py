@@ -34,13 +34,11 @@ from pydantic import (
 
 from review.core.calendar import is_month_end, month_end, month_start
 from review.core.validation import format_validation_error
+from review.data.contract import SPEND_CATEGORIES
 from review.errors import ParamsError
 from review.kpis import KPI_CATALOG
 
 Direction = Literal["higher", "lower"]
-SPEND_CATEGORIES = (
-    "digital_ads", "offline", "training", "kol", "partnership", "tech", "service", "reserve",
-)
 
 
 class _Strict(BaseModel):

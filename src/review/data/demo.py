@@ -120,7 +120,11 @@ from review.errors import ReviewError
 __all__ = ["generate"]
 
 # -- sizes and calendar -----------------------------------------------------------------------
+#: The demo store's generator arguments (``make demo``, ``review demo-data``, the demo params).
 DEFAULT_USERS = 20_000
+DEFAULT_MONTHS = 18
+DEFAULT_END = date(2026, 10, 31)
+DEFAULT_SEED = 7
 MIN_USERS = 100
 MIN_MONTHS = 6
 MAX_MONTHS = 120
@@ -271,8 +275,8 @@ _SPRING_FESTIVAL = {
 
 
 # == public API ===============================================================================
-def generate(out: str | Path, *, users: int = DEFAULT_USERS, months: int = 18,
-             end: date = date(2026, 10, 31), seed: int = 7, chunk_users: int = 100_000,
+def generate(out: str | Path, *, users: int = DEFAULT_USERS, months: int = DEFAULT_MONTHS,
+             end: date = DEFAULT_END, seed: int = DEFAULT_SEED, chunk_users: int = 100_000,
              progress: bool = False) -> pd.DataFrame:
     """Write a deterministic demo store with every contract table and the planted truths.
 
