@@ -79,3 +79,48 @@ def test_contract_errors_raise_with_the_formatted_report(project, fakes):
     with pytest.raises(ValidationError, match=r"users\.user_id \[primary_key\]"):
         cache.period_metrics(params, cache_dir=project.cache)
     assert fakes.computed == []
+
+
+def test_report_text_edits_hit_the_cache_metric_code_edits_do_not(project, fakes, monkeypatch,
+                                                                  tmp_path):
+    import shutil
+    from pathlib import Path
+
+    import review
+
+    # a copy of the real package stands for "the code": edit it as a developer would
+    pkg = tmp_path / "review_copy"
+    shutil.copytree(Path(review.__file__).parent, pkg,
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.setattr(core_fingerprint, "PACKAGE_DIR", pkg)
+    params = load_params(project.params("2026-01"))
+    cache.period_metrics(params, cache_dir=project.cache)
+    assert fakes.computed == ["2026-01"]
+
+    # one sentence of report text, a chart and the runner: re-render only, no recomputation
+    i18n = pkg / "report" / "assets" / "i18n.yaml"
+    i18n.write_text(i18n.read_text(encoding="utf-8").replace(
+        "The inputs passed every check with no warnings.", "No warnings.", 1), encoding="utf-8")
+    (pkg / "report" / "charts.py").write_text("# restyled\n", encoding="utf-8")
+    (pkg / "runner" / "batch.py").write_text("# rewritten\n", encoding="utf-8")
+    cache.period_metrics(params, cache_dir=project.cache)
+    assert fakes.computed == ["2026-01"]  # a cache hit
+
+    # code the KPIs depend on: computed again
+    for rel in ("metrics/retention.py", "stats.py", "config.py", "kpis.py", "data/validate.py"):
+        with (pkg / rel).open("a", encoding="utf-8") as f:
+            f.write("# changed\n")
+        cache.period_metrics(params, cache_dir=project.cache)
+    assert len(fakes.computed) == 6
+
+
+def test_the_metrics_carry_their_provenance(project, fakes):
+    params = load_params(project.params("2026-01"))
+    pm = cache.period_metrics(params, cache_dir=project.cache)
+    loaded = cache.period_metrics(params, cache_dir=project.cache)  # from disk this time
+    for prov in (pm.provenance, loaded.provenance):
+        assert prov["params"] == params.notebook_parameters()
+        assert prov["data"] == sources.source_fingerprint(params.source)
+        assert prov["metrics_code"] == core_fingerprint.metrics_code_hash()
+        assert prov["tables"]["users"]["rows"] == 3  # the fixture store's users
+    assert loaded.provenance == pm.provenance
