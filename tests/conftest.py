@@ -5,18 +5,28 @@
   ``ground_truth`` table holds the planted effects that metric tests must recover.
 * ``demo_con`` — that store opened with :func:`review.data.connect` (a read-only Ibis
   DuckDB backend).
+* ``demo_params`` — ``demo_params(period)``: the period's parameters (``params/<period>.yaml``,
+  or the defaults for a period without a file) reading the session's demo store.
+* ``demo_metrics`` — ``demo_metrics(period)``: that period's
+  :class:`~review.metrics.result.PeriodMetrics` on the session's demo store, computed at most
+  once per period in the session (through :func:`review.period_metrics` and a session cache
+  folder, so it carries its provenance like a real run). Treat it as read-only.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from ibis.backends import BaseBackend
 
+from review.cache import period_metrics
+from review.config import Params, load_params, period_dates
 from review.data import connect
 from review.data.demo import generate
+from review.metrics.result import PeriodMetrics
+from review.paths import PARAMS_DIR
 
 DEMO_USERS = 3_000
 DEMO_MONTHS = 18
@@ -37,3 +47,34 @@ def demo_con(demo_store: Path) -> Iterator[BaseBackend]:
     con = connect(demo_store)
     yield con
     con.disconnect()
+
+
+@pytest.fixture(scope="session")
+def demo_params(demo_store: Path) -> Callable[[str], Params]:
+    """``demo_params(period)``: the period's parameters, reading the session's demo store."""
+
+    def params(period: str) -> Params:
+        path = PARAMS_DIR / f"{period}.yaml"
+        if path.is_file():
+            return load_params(path).model_copy(update={"source": str(demo_store)})
+        start, end = period_dates(period)
+        return Params.from_dict({"period": period, "start": start.isoformat(),
+                                 "end": end.isoformat(), "source": str(demo_store)})
+
+    return params
+
+
+@pytest.fixture(scope="session")
+def demo_metrics(demo_params: Callable[[str], Params],
+                 tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], PeriodMetrics]:
+    """``demo_metrics(period)``: the period's KPI set on the session's demo store (computed
+    once per period in the session, with provenance)."""
+    cache_dir = tmp_path_factory.mktemp("metrics-cache")
+    computed: dict[str, PeriodMetrics] = {}
+
+    def metrics(period: str) -> PeriodMetrics:
+        if period not in computed:
+            computed[period] = period_metrics(demo_params(period), cache_dir=cache_dir)
+        return computed[period]
+
+    return metrics
