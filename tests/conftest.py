@@ -15,6 +15,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -26,7 +27,7 @@ from review.config import Params, load_params, period_dates
 from review.data import connect
 from review.data.demo import generate
 from review.metrics.result import PeriodMetrics
-from review.paths import PARAMS_DIR
+from review.paths import PARAMS_DIR, PROJECT_ROOT
 
 DEMO_USERS = 3_000
 DEMO_MONTHS = 18
@@ -78,3 +79,32 @@ def demo_metrics(demo_params: Callable[[str], Params],
         return computed[period]
 
     return metrics
+
+
+#: What a test session may create in the project: the notebooks' demo store (built by
+#: notebooks/conftest.py, as ``make demo`` would) and caches of the tools themselves.
+_MAY_WRITE = ("data/demo.duckdb", "data/demo.duckdb.wal", "data/demo.duckdb.args.json")
+_TOOL_DIRS = {".git", ".venv", "__pycache__", ".pytest_cache", ".ruff_cache", ".ipynb_checkpoints"}
+
+
+def _project_files() -> dict[str, int]:
+    root = PROJECT_ROOT
+    files = {}
+    for folder, dirs, names in os.walk(root):
+        dirs[:] = [d for d in dirs if d not in _TOOL_DIRS and not d.endswith(".egg-info")]
+        for name in names:
+            path = Path(folder, name)
+            rel = path.relative_to(root).as_posix()
+            if rel not in _MAY_WRITE and rel != ".git":
+                files[rel] = path.stat().st_mtime_ns
+    return files
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _no_test_writes_into_the_project() -> Iterator[None]:
+    """Fails the session when a test created or changed a file of the project (tmp only)."""
+    before = _project_files()
+    yield
+    after = _project_files()
+    changed = sorted(k for k in after if before.get(k) != after[k])
+    assert changed == [], f"tests wrote into the project: {changed[:10]}"

@@ -132,6 +132,26 @@ def period_metrics(params: Params, *, cache_dir: Path | None = None) -> PeriodMe
     return pm
 
 
+def load_period(period: str, *, params_dir: Path | None = None,
+                cache_dir: Path | None = None) -> PeriodMetrics:
+    """A period's KPI set by its id, for exploratory work: ``review.load_period("2026-09")``.
+
+    Reads ``params/<period>.yaml`` (or ``params_dir/<period>.yaml``) and returns
+    :func:`period_metrics` of it: loaded from the cache when the report has been built,
+    computed (and cached) otherwise. Breakdown tables are in ``pm.tables`` (the names are
+    listed in docs/metrics.md), headline KPIs in ``pm.kpis``.
+
+    Raises
+    ------
+    ParamsError
+        No such params file, or it is invalid.
+    """
+    from review.config import load_params
+
+    folder = Path(params_dir) if params_dir is not None else paths.PARAMS_DIR
+    return period_metrics(load_params(folder / f"{period}.yaml"), cache_dir=cache_dir)
+
+
 def _compute(params: Params, *, cache: Path, data_fp: str, code: str) -> PeriodMetrics:
     from review import metrics
     from review.data.connect import connect, redact

@@ -10,7 +10,7 @@ from review import cache
 from review.config import load_params
 from review.core import fingerprint as core_fingerprint
 from review.data import fingerprint as sources
-from review.errors import ValidationError
+from review.errors import ParamsError, ValidationError
 
 from .conftest import write_store
 
@@ -124,3 +124,13 @@ def test_the_metrics_carry_their_provenance(project, fakes):
         assert prov["metrics_code"] == core_fingerprint.metrics_code_hash()
         assert prov["tables"]["users"]["rows"] == 3  # the fixture store's users
     assert loaded.provenance == pm.provenance
+
+
+def test_load_period_reads_the_params_file_and_uses_the_cache(project, fakes):
+    path = project.params("2026-01")
+    pm = cache.load_period("2026-01", params_dir=path.parent, cache_dir=project.cache)
+    again = cache.load_period("2026-01", params_dir=path.parent, cache_dir=project.cache)
+    assert pm.period == again.period == "2026-01"
+    assert fakes.computed == ["2026-01"]  # the second call loaded the cached entry
+    with pytest.raises(ParamsError, match="2026-02.yaml"):
+        cache.load_period("2026-02", params_dir=path.parent, cache_dir=project.cache)
