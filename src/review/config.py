@@ -94,7 +94,7 @@ class CampaignScope(_Strict):
 
 
 class Thresholds(_Strict):
-    """Analysis thresholds; every field has the default DESIGN.md §5 gives."""
+    """Analysis thresholds; every field has a default (definitions in docs/metrics.md)."""
 
     dormancy_days: int = Field(180, gt=0)
     eligible_aum: float = Field(500_000, ge=0)

@@ -1,4 +1,4 @@
-"""Planted truths of the demo data surface as findings (DESIGN.md §6)."""
+"""Planted truths of the demo data surface as findings."""
 
 import json
 

@@ -1,4 +1,4 @@
-"""Acquisition: new users and the registered base (DESIGN.md §5).
+"""Acquisition: new users and the registered base.
 
 Definitions (P = the window ``[start, end]``, timestamps in the bank's local time)
 -------------------------------------------------------------------------------

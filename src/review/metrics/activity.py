@@ -1,4 +1,4 @@
-"""Activity: active users, MAU ratio, stickiness, logins and light operations (DESIGN.md §5).
+"""Activity: active users, MAU ratio, stickiness, logins and light operations.
 
 Definitions (P = the window ``[start, end]``; an event is in P when ``start 00:00 ≤ ts <
 end + 1 day 00:00``; a day is a calendar date of ``ts``, the bank's local time)
@@ -18,7 +18,7 @@ end + 1 day 00:00``; a day is a calendar date of ``ts``, the bank's local time)
   light set (``thresholds.light_ops``, default account_query, transfer, wealth) ÷ all
   feature events in P. Unit: ratio 0–1.
 * **feature usage rate** of feature f — users with ≥1 f event in P ÷ period active users;
-  both by segment (functional layering). As DESIGN.md §5 says, the numerator is not
+  both by segment (functional layering). By this definition the numerator is not
   restricted to users who logged in, so the rate can exceed 1 only if the data has feature
   events without a login in P.
 

@@ -247,7 +247,7 @@ def hnw_month_ends(w: Window) -> tuple[date, date]:
 
 def hnw_conversion(balances: ibis.Table, w: Window, *, eligible_aum: float,
                    hnw_aum: float) -> pd.DataFrame:
-    """HNW conversion in P (DESIGN.md §5), one engine query.
+    """HNW conversion in P (docs/metrics.md, family value), one engine query.
 
     eligible = users whose AUM at P's start lies in ``[eligible_aum, hnw_aum)``; converted =
     eligible users whose AUM at P's end is ``≥ hnw_aum``; rate = converted ÷ eligible. Which

@@ -1,4 +1,4 @@
-"""The report's blocks: one function per block of the outline (DESIGN.md §6).
+"""The report's blocks: one function per block of the outline (README.md, "What you get").
 
 Notebook cells call these, one per block: ``blocks.user_base(pm, cfg)``. Each block reads the
 period's :class:`~review.metrics.result.PeriodMetrics` (never raw data), and displays a

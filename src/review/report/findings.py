@@ -5,7 +5,7 @@ Each rule reads a :class:`~review.metrics.result.PeriodMetrics` (never raw data)
 the report's language (i18n keys ``finding.<rule>.title|evidence|action``). Findings are
 ranked by severity (3 high, 2 medium, 1 low / positive) and then by the size of the effect.
 
-Rules (DESIGN.md §6)
+Rules
 --------------------
 ``red_kpi`` / ``amber_kpi``   a KPI off target (red) or at risk (amber)
 ``funnel_drop``               the funnel step whose conversion fell most vs the comparison period
