@@ -51,7 +51,6 @@ Breakdown tables (``breakdowns`` keys; stored as ``activity.<name>``)
 
 from __future__ import annotations
 
-import calendar
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime, time, timedelta
 
@@ -59,6 +58,7 @@ import ibis
 import pandas as pd
 
 from review.config import Params
+from review.core.calendar import days_in_month
 from review.metrics.acquisition import trend_months, user_counts, user_trend
 from review.metrics.common import (
     Measure,
@@ -227,7 +227,7 @@ def activity_trend(events: ibis.Table, users: ibis.Table, end: date, months: int
     out = user_trend(users, end, months)[["month", "registered_base"]]
     for c in ("active_users", "logins", "active_user_days"):
         out[c] = [int(got[c].get(m, 0)) for m in out["month"]]
-    days = [min(calendar.monthrange(m.year, m.month)[1], (end - m).days + 1)
+    days = [min(days_in_month(m), (end - m).days + 1)
             for m in out["month"]]
     out["mau_ratio"] = ratio_column(out["active_users"], out["registered_base"])
     out["logins_per_active_day"] = ratio_column(out["logins"], out["active_user_days"])

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from review import paths
+from review.core.files import atomic_write_json
 from review.data.demo import DEFAULT_END, DEFAULT_MONTHS, DEFAULT_SEED, DEFAULT_USERS
 from review.runner.batch import BatchResult, RunOptions, run_batch
 
@@ -51,7 +52,7 @@ def ensure_demo_store(store: Path = paths.DEMO_STORE, *, users: int = DEMO_USERS
     store.parent.mkdir(parents=True, exist_ok=True)
     generate(store, users=users, months=DEMO_MONTHS, end=DEMO_END, seed=DEMO_SEED,
              progress=progress)
-    _args_file(store).write_text(json.dumps(wanted, sort_keys=True) + "\n", encoding="utf-8")
+    atomic_write_json(_args_file(store), wanted)
     return True
 
 
