@@ -30,7 +30,7 @@ $(SYSDEPS_STAMP): .ci/sysdeps.sh
 sysdeps: ## install system packages when missing and root: CJK font (charts), Chromium (browser tests), Java (Spark)
 	@bash .ci/sysdeps.sh
 
-lock: ## refresh requirements.lock from pyproject.toml (newest versions within its bounds)
+lock: $(STAMP) ## refresh requirements.lock from pyproject.toml (newest versions within its bounds)
 	$(PY) -m pip install --quiet pip-tools
 	$(VENV)/bin/pip-compile --extra test --extra spark --strip-extras --no-emit-index-url \
 	  --no-emit-trusted-host --no-emit-find-links --quiet -o requirements.lock pyproject.toml

@@ -28,6 +28,19 @@ def pytest_ignore_collect(collection_path, config):
 
 
 def pytest_collection_modifyitems(session, config, items):
-    if any(str(item.path).endswith(".ipynb") for item in items):
-        ensure_demo_store(progress=False)
-        os.environ.setdefault(CACHE_DIR_ENV, tempfile.mkdtemp(prefix="review-nbval-cache-"))
+    cells = [item for item in items if item.path.suffix == ".ipynb"]
+    if not cells:
+        return
+    ensure_demo_store(progress=False)
+    os.environ.setdefault(CACHE_DIR_ENV, tempfile.mkdtemp(prefix="review-nbval-cache-"))
+    # pytest-randomly shuffles items (it runs before this hook); a notebook's cells depend on
+    # each other: keep each notebook's cells together and in order, notebooks in any order
+    notebooks: dict[Path, list] = {}
+    for item in cells:
+        notebooks.setdefault(item.path, []).append(item)
+    ordered = [c for group in notebooks.values() for c in sorted(group, key=_cell_number)]
+    items[:] = [item for item in items if item.path.suffix != ".ipynb"] + ordered
+
+
+def _cell_number(item) -> int:
+    return int(getattr(item, "cell_num", None) or item.name.rsplit(" ", 1)[-1])
