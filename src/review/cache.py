@@ -176,7 +176,9 @@ def provenance(params: Params, *, data_fp: str, code: str, con: Any = None,
 
     The parameters (``source`` unresolved), the data source's fingerprint and its per-table
     row counts and checksums, the hash of the code the KPIs depend on, the ``review``
-    version, the git commit and the library versions they were computed with.
+    version, the git commit and the library versions they were computed with (a later commit
+    that changes only report code reuses these metrics, and so shows the commit that
+    computed them).
     """
     return {
         "params": params.notebook_parameters(),
