@@ -48,16 +48,6 @@ def resolve_path(source: str | Path, base_dir: Path = PROJECT_ROOT) -> Path:
     return p if p.is_absolute() else base_dir / p
 
 
-def local_path(source: str, *, base_dir: Path = PROJECT_ROOT) -> Path | None:
-    """The file or folder of a local source (``duckdb://path`` included), ``None`` for URLs."""
-    if is_url(source):
-        scheme, rest = source.split("://", 1)
-        if scheme.lower() != "duckdb":
-            return None
-        source = rest
-    return resolve_path(resolve_env(source), base_dir)
-
-
 def duckdb_config(memory_limit: str | None = None, temp_dir: str | Path | None = None
                   ) -> dict[str, str]:
     """DuckDB settings of every connection :func:`connect` opens: ``memory_limit`` and

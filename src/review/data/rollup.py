@@ -43,7 +43,6 @@ store to a connection only when its stamp matches the source; otherwise the fami
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import time
@@ -54,6 +53,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from review.core.files import atomic_path, atomic_write_json, read_json
 from review.errors import DataSourceError
 
 if TYPE_CHECKING:
@@ -77,7 +77,6 @@ NON_FEATURE_EVENTS: tuple[str, ...] = ("login", "bind_card", "crash")
 BIOMETRIC_METHODS: tuple[str, ...] = ("fingerprint", "face")
 #: Name of a stored rollup table's view in a connection.
 VIEW_PREFIX = "rollup_"
-_CHECKSUM_MODULUS = 1_000_003
 
 
 # -- definitions (Ibis, any engine) -----------------------------------------------------------
@@ -185,10 +184,7 @@ def source_stamp(source_path: Path) -> dict[str, list[int]]:
 
 def read_manifest(store: Path) -> dict[str, Any] | None:
     """The store's manifest, or ``None`` when missing, unreadable or of another version."""
-    try:
-        m = json.loads((store / "manifest.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
+    m = read_json(store / "manifest.json")
     return m if isinstance(m, dict) and m.get("version") == VERSION else None
 
 
@@ -232,12 +228,10 @@ class RollupResult:
 
 def day_fingerprints(table: ibis.Table) -> dict[str, list[int]]:
     """``{ISO day: [rows, sum of row hashes mod 1,000,003]}`` of a raw table, in the engine."""
-    import ibis
+    from review.data.fingerprint import row_checksum
 
     t = table.filter(table.ts.notnull())
-    row_hash = ibis.struct({c: t[c] for c in t.columns}).hash()
-    expr = t.group_by(day=t.ts.date()).aggregate(rows=t.count(),
-                                                 sum=(row_hash % _CHECKSUM_MODULUS).sum())
+    expr = t.group_by(day=t.ts.date()).aggregate(rows=t.count(), sum=row_checksum(t).sum())
     df = expr.to_pandas()
     return {_iso(d): [int(r), int(s)] for d, r, s in zip(df["day"], df["rows"], df["sum"],
                                                           strict=True)}
@@ -262,12 +256,13 @@ def refresh(source: str | Path, *, base_dir: Path | None = None, full: bool = Fa
         The source is an engine URL, cannot be opened, or has neither events nor
         transactions.
     """
-    from review.data.connect import connect, local_path
+    from review.data.connect import connect
+    from review.data.fingerprint import local_source_path
     from review.secrets import redact
 
     t0 = time.perf_counter()
     say = say or (lambda _msg: None)
-    path = local_path(str(source), **({"base_dir": base_dir} if base_dir else {}))
+    path = local_source_path(str(source), **({"base_dir": base_dir} if base_dir else {}))
     if path is None:
         raise DataSourceError(f"{redact(str(source))}: rollups are stored only for local sources "
                               "(a DuckDB file or a Parquet/CSV folder)")
@@ -303,7 +298,7 @@ def refresh(source: str | Path, *, base_dir: Path | None = None, full: bool = Fa
                 shutil.rmtree(store / name, ignore_errors=True)
         if changed or removed or manifest is None or full:
             result.months_written = _rewrite(con, raw, store, changed, removed, months, say)
-        _write_json_atomic(store / "manifest.json", {
+        atomic_write_json(store / "manifest.json", {
             "version": VERSION, "stamp": stamp, "fingerprints": fps,
             "built": datetime.now().isoformat(timespec="seconds")})
     finally:
@@ -322,13 +317,13 @@ def refresh_sources(sources: Sequence[str], *, say: Callable[[str], None] | None
     """
     import logging
 
-    from review.data.connect import local_path
+    from review.data.fingerprint import local_source_path
     from review.errors import ReviewError
     from review.secrets import redact
 
     for source in dict.fromkeys(sources):
         try:
-            path = local_path(source)
+            path = local_source_path(source)
             if path is None or not path.exists() or is_current(path):
                 continue
             res = refresh(source, say=say)
@@ -406,14 +401,13 @@ def _rewrite(con: Any, raw: Mapping[str, ibis.Table], store: Path, changed: list
                     parts.append(f"SELECT {cols} FROM read_parquet('{_q(old)}'){keep}")
                 if written:
                     parts.append(f"SELECT {cols} FROM read_parquet('{_q(new)}/*.parquet')")
-                tmp = folder / f".{m}.{uuid.uuid4().hex[:8]}.tmp"
                 if parts:
                     q = " UNION ALL ".join(parts)
                     n = con.raw_sql(f"SELECT count(*) FROM ({q})").fetchone()[0]
                     if n:
-                        con.raw_sql(f"COPY ({q}) TO '{_q(tmp)}' "
-                                    "(FORMAT parquet)").fetchall()
-                        os.replace(tmp, old)
+                        with atomic_path(old) as tmp:
+                            con.raw_sql(f"COPY ({q}) TO '{_q(tmp)}' (FORMAT parquet)"
+                                        ).fetchall()
                         continue
                 old.unlink(missing_ok=True)
     finally:
@@ -429,9 +423,8 @@ def _schema_file(expr: ibis.Table, path: Path) -> None:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
-    pq.write_table(pa.Table.from_pylist([], schema=expr.schema().to_pyarrow()), tmp)
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        pq.write_table(pa.Table.from_pylist([], schema=expr.schema().to_pyarrow()), tmp)
 
 
 def _q(path: Path) -> str:
@@ -441,9 +434,3 @@ def _q(path: Path) -> str:
 def _iso(d: Any) -> str:
     return (d.date() if isinstance(d, datetime) else d).isoformat() if not isinstance(
         d, str) else d[:10]
-
-
-def _write_json_atomic(path: Path, data: Any) -> None:
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
-    tmp.write_text(json.dumps(data, sort_keys=True, indent=1), encoding="utf-8")
-    os.replace(tmp, path)
