@@ -236,3 +236,20 @@ def test_cli_rollup_builds_then_reports_up_to_date(tmp_path, capsys):
     assert main(["rollup", "--source", "postgres://u:pw@db/bank"]) == 2
     err = capsys.readouterr().err
     assert "only for local sources" in err and "pw@" not in err  # the password is redacted
+
+
+def test_a_raw_table_that_vanishes_rebuilds_everything_without_stale_files(tmp_path):
+    src = _store(tmp_path / "s.duckdb")
+    rollup.refresh(src)
+    store = tmp_path / "s.duckdb.rollup"
+    assert any((store / "txn_day").glob("20*.parquet"))
+    _sql(src, "DROP TABLE transactions")
+    res = rollup.refresh(src)
+    assert len(res.days_read) == 3  # every events day, read again
+    assert not (store / "txn_day").exists() and not (store / "bind_txn").exists()
+    con = connect(src)
+    try:
+        assert "rollup_user_day" in con.list_tables()
+        assert "rollup_txn_day" not in con.list_tables()
+    finally:
+        con.disconnect()

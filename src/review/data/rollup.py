@@ -280,8 +280,9 @@ def refresh(source: str | Path, *, base_dir: Path | None = None, full: bool = Fa
         say(f"fingerprinting raw days of {', '.join(raw)}")
         fps = {n: day_fingerprints(t) for n, t in raw.items()}
         old = {} if (manifest is None or full) else manifest.get("fingerprints", {})
-        if set(old) != set(fps):
-            old = {}  # a raw table appeared or vanished: rebuild everything
+        rebuild = set(old) != set(fps)  # also when a raw table appeared or vanished
+        if rebuild:
+            old = {}
         days_now = set().union(*(f.keys() for f in fps.values()))
         days_before = set().union(*(f.keys() for f in old.values())) if old else set()
         changed = sorted(d for d in days_now
@@ -293,10 +294,10 @@ def refresh(source: str | Path, *, base_dir: Path | None = None, full: bool = Fa
         say(f"{len(changed)} raw day(s) to read, {len(removed)} to drop, "
             f"{len(months)} month(s) to rewrite")
         store.mkdir(parents=True, exist_ok=True)
-        if manifest is None or full:  # a rebuild: no old part may survive
+        if rebuild:  # no old month file may survive
             for name in ROLLUPS:
                 shutil.rmtree(store / name, ignore_errors=True)
-        if changed or removed or manifest is None or full:
+        if changed or removed or rebuild:
             result.months_written = _rewrite(con, raw, store, changed, removed, months, say)
         atomic_write_json(store / "manifest.json", {
             "version": VERSION, "stamp": stamp, "fingerprints": fps,
