@@ -201,15 +201,18 @@ def test_duckdb_memory_limit_and_spill_folder(tmp_path, monkeypatch):
     monkeypatch.setenv("REVIEW_DUCKDB_MEMORY_LIMIT", "300MB")
     monkeypatch.setenv("REVIEW_DUCKDB_TEMP_DIR", str(tmp_path / "spill"))
     src = _store(tmp_path / "s.duckdb")
-    for source in (src, tmp_path):  # a DuckDB file and a folder (of no tables: error)
-        try:
-            con = connect(source)
-        except DataSourceError:
-            continue
+    folder = tmp_path / "bank"
+    folder.mkdir()
+    EVENTS.to_parquet(folder / "events.parquet")
+    for source in (src, folder):  # a DuckDB file and a Parquet folder
+        con = connect(source)
         limit, temp = con.raw_sql("SELECT current_setting('memory_limit'), "
                                   "current_setting('temp_directory')").fetchone()
         con.disconnect()
-        assert limit.startswith("286") and temp == str(tmp_path / "spill")  # 300 MB in MiB
+        assert limit.startswith("286")  # 300 MB in MiB
+        assert Path(temp).parent == tmp_path / "spill"  # a sub-folder per connection
+    a, b = duckdb_config()["temp_directory"], duckdb_config()["temp_directory"]
+    assert a != b  # DuckDB's spill file names repeat: connections must not share a folder
 
 
 def test_refresh_sources_builds_stale_local_stores_once_and_skips_the_rest(tmp_path):

@@ -14,7 +14,8 @@ resolved string is never returned, logged or stored.
 Memory: a DuckDB connection (file or folder) runs with a memory limit and spills to a
 temporary folder beyond it (:func:`duckdb_config`): ``$REVIEW_DUCKDB_MEMORY_LIMIT`` (a DuckDB
 size such as ``4GB``; default half the machine's memory, at most 8 GiB) and
-``$REVIEW_DUCKDB_TEMP_DIR`` (default ``<system temp>/review-duckdb``). A local source's daily
+``$REVIEW_DUCKDB_TEMP_DIR`` (default ``<system temp>/review-duckdb``; one sub-folder per
+connection). A local source's daily
 rollups (:mod:`review.data.rollup`) are attached when they are current.
 """
 
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -52,10 +54,16 @@ def duckdb_config(memory_limit: str | None = None, temp_dir: str | Path | None =
                   ) -> dict[str, str]:
     """DuckDB settings of every connection :func:`connect` opens: ``memory_limit`` and
     ``temp_directory`` (arguments, else the environment variables of the module docstring,
-    else half the machine's memory capped at 8 GiB and ``<system temp>/review-duckdb``)."""
+    else half the machine's memory capped at 8 GiB and ``<system temp>/review-duckdb``).
+
+    Each connection spills into its own new sub-folder of the temporary folder: DuckDB names
+    its spill files the same in every process, and removes the sub-folder when it closes.
+    """
     limit = memory_limit or os.environ.get("REVIEW_DUCKDB_MEMORY_LIMIT") or _default_limit()
-    temp = temp_dir or os.environ.get("REVIEW_DUCKDB_TEMP_DIR") or (
-        Path(tempfile.gettempdir()) / "review-duckdb")
+    base = Path(temp_dir or os.environ.get("REVIEW_DUCKDB_TEMP_DIR")
+                or Path(tempfile.gettempdir()) / "review-duckdb")
+    base.mkdir(parents=True, exist_ok=True)  # DuckDB creates only the last level
+    temp = base / f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
     return {"memory_limit": str(limit), "temp_directory": str(temp)}
 
 
