@@ -210,9 +210,15 @@ def test_duckdb_memory_limit_and_spill_folder(tmp_path, monkeypatch):
                                   "current_setting('temp_directory')").fetchone()
         con.disconnect()
         assert limit.startswith("286")  # 300 MB in MiB
-        assert Path(temp).parent == tmp_path / "spill"  # a sub-folder per connection
-    a, b = duckdb_config()["temp_directory"], duckdb_config()["temp_directory"]
-    assert a != b  # DuckDB's spill file names repeat: connections must not share a folder
+        assert Path(temp).parent == tmp_path / "spill"  # a sub-folder per instance
+    # DuckDB's spill file names repeat: instances must not share a folder; connections to
+    # one file share an instance, which needs identical settings
+    assert duckdb_config()["temp_directory"] != duckdb_config()["temp_directory"]
+    assert (duckdb_config(database=src)["temp_directory"]
+            == duckdb_config(database=src)["temp_directory"])
+    a, b = connect(src), connect(src)  # both open at once
+    a.disconnect()
+    b.disconnect()
 
 
 def test_refresh_sources_builds_stale_local_stores_once_and_skips_the_rest(tmp_path):

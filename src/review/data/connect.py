@@ -15,12 +15,13 @@ Memory: a DuckDB connection (file or folder) runs with a memory limit and spills
 temporary folder beyond it (:func:`duckdb_config`): ``$REVIEW_DUCKDB_MEMORY_LIMIT`` (a DuckDB
 size such as ``4GB``; default half the machine's memory, at most 8 GiB) and
 ``$REVIEW_DUCKDB_TEMP_DIR`` (default ``<system temp>/review-duckdb``; one sub-folder per
-connection). A local source's daily
+DuckDB instance). A local source's daily
 rollups (:mod:`review.data.rollup`) are attached when they are current.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import tempfile
 import uuid
@@ -50,20 +51,24 @@ def resolve_path(source: str | Path, base_dir: Path = PROJECT_ROOT) -> Path:
     return p if p.is_absolute() else base_dir / p
 
 
-def duckdb_config(memory_limit: str | None = None, temp_dir: str | Path | None = None
-                  ) -> dict[str, str]:
+def duckdb_config(memory_limit: str | None = None, temp_dir: str | Path | None = None, *,
+                  database: Path | None = None) -> dict[str, str]:
     """DuckDB settings of every connection :func:`connect` opens: ``memory_limit`` and
     ``temp_directory`` (arguments, else the environment variables of the module docstring,
     else half the machine's memory capped at 8 GiB and ``<system temp>/review-duckdb``).
 
-    Each connection spills into its own new sub-folder of the temporary folder: DuckDB names
-    its spill files the same in every process, and removes the sub-folder when it closes.
+    DuckDB names its spill files the same in every instance and removes the spill folder when
+    the instance closes, so each instance gets its own sub-folder: per process and
+    ``database`` file (connections to one file in one process share an instance, which
+    DuckDB allows only with identical settings), or a new one for an in-memory database.
     """
     limit = memory_limit or os.environ.get("REVIEW_DUCKDB_MEMORY_LIMIT") or _default_limit()
     base = Path(temp_dir or os.environ.get("REVIEW_DUCKDB_TEMP_DIR")
                 or Path(tempfile.gettempdir()) / "review-duckdb")
     base.mkdir(parents=True, exist_ok=True)  # DuckDB creates only the last level
-    temp = base / f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    key = (hashlib.sha256(str(Path(database).resolve()).encode()).hexdigest()[:12]
+           if database is not None else uuid.uuid4().hex[:12])
+    temp = base / f"{os.getpid()}-{key}"
     return {"memory_limit": str(limit), "temp_directory": str(temp)}
 
 
@@ -98,7 +103,8 @@ def connect(source: str | Path, *, base_dir: Path = PROJECT_ROOT,
         return _with_rollups(_connect_folder(path), path, rollups)
     if path.is_file():
         try:
-            con = ibis.duckdb.connect(str(path), read_only=True, **duckdb_config())
+            con = ibis.duckdb.connect(str(path), read_only=True,
+                                      **duckdb_config(database=path))
         except Exception as exc:  # duckdb raises its own IOException family
             raise DataSourceError(f"{path}: cannot open as a DuckDB database ({exc})") from None
         return _with_rollups(con, path, rollups)
