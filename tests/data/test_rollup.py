@@ -262,3 +262,13 @@ def test_a_raw_table_that_vanishes_rebuilds_everything_without_stale_files(tmp_p
         assert "rollup_txn_day" not in con.list_tables()
     finally:
         con.disconnect()
+
+
+def test_an_unwritable_store_is_a_clear_error_and_the_batch_goes_on(tmp_path, caplog):
+    src = _store(tmp_path / "s.duckdb")
+    (tmp_path / "s.duckdb.rollup").write_text("not a folder")  # the store cannot be created
+    with pytest.raises(DataSourceError, match="cannot build the rollups of s.duckdb"):
+        rollup.refresh(src)
+    rollup.refresh_sources([str(src)])  # logged, not raised: the periods derive the rollups
+    assert "not refreshed" in caplog.text
+    assert not rollup.is_current(src)

@@ -253,8 +253,8 @@ def refresh(source: str | Path, *, base_dir: Path | None = None, full: bool = Fa
     Raises
     ------
     DataSourceError
-        The source is an engine URL, cannot be opened, or has neither events nor
-        transactions.
+        The source is an engine URL, cannot be opened, has neither events nor transactions,
+        or the store cannot be written (nothing is attached until a refresh succeeds).
     """
     from review.data.connect import connect
     from review.data.fingerprint import local_source_path
@@ -302,6 +302,12 @@ def refresh(source: str | Path, *, base_dir: Path | None = None, full: bool = Fa
         atomic_write_json(store / "manifest.json", {
             "version": VERSION, "stamp": stamp, "fingerprints": fps,
             "built": datetime.now().isoformat(timespec="seconds")})
+    except DataSourceError:
+        raise
+    except Exception as exc:  # the engine's or the file system's own errors
+        raise DataSourceError(f"{store}: cannot build the rollups of {path.name} "
+                              f"({type(exc).__name__}: {exc}); check that the folder is "
+                              "writable, or run `review rollup --full`") from None
     finally:
         con.disconnect()
     result.seconds = time.perf_counter() - t0
