@@ -8,8 +8,9 @@ ending with ``--end``; stores cached in ``--data-dir`` and reused), measured in 
     the raw events, ``SELECT count(*), count(DISTINCT user_id) FROM events``.
 (b) **one month's compute_period from rollups vs raw** — the whole KPI set of the month
     ``--period`` with the stored rollups attached, and with ``connect(rollups=False)``: the
-    families then derive the rollups from the raw tables inside each query (they read raw
-    events exactly as before the rollups). Wall time, CPU time, peak RSS.
+    families then derive the rollups from the raw tables inside each query, so every query
+    reads raw events and transactions as before the rollups (the query shapes differ a
+    little from the pre-rollup code; what they read does not). Wall time, CPU time, peak RSS.
 (c) **a 24-month batch** — the KPI set of each of the last ``--periods`` months, one after
     the other in one process with the rollups attached (what ``review run --all`` computes
     per period once its rollups are current): total time and the number of engine queries
