@@ -245,6 +245,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ReviewError as exc:
         click.echo(f"error: {exc}", err=True)
         return 2
+    except OSError as exc:  # a file system refusal not caught closer to it: a message, no trace
+        from review.runner.outputs import writable_error
+
+        click.echo(f"error: {writable_error(exc, Path('.'), 'read or write a file')}", err=True)
+        return 2
     except click.ClickException as exc:
         exc.show()
         return exc.exit_code

@@ -125,8 +125,7 @@ SPECS: dict[str, Protect] = {
     "value.hnw_conversion": Protect(("eligible", "converted"), parts={"converted": "eligible"},
                                     derived={"rate": ("converted",)}),
     "budget.cac": Protect(("new_users",), derived={
-        "cac": ("new_users",), "vs_median": ("new_users",), "rank": ("new_users",),
-        "flagged_high": ("new_users",)}),
+        "cac": ("new_users",), "vs_median": ("new_users",)}),
     "budget.ltv_cac": Protect(("new_users",), derived={
         "cac": ("new_users",), "ltv_cac": ("new_users",)}),
     "budget.ltv": Protect(("cohort_users",), derived={
