@@ -31,10 +31,11 @@ DRIVER = """
 import os, sys, time, pathlib
 sys.path[:0] = [{src!r}, {root!r}]
 import review.metrics, review.report
-from review.runner import batch, execute, fingerprint
+from review.core import fingerprint
+from review.runner import batch, execute
 from tests.runner import conftest as c
 
-fingerprint.PACKAGE_DIR = pathlib.Path({code!r})
+fingerprint.PACKAGE_DIR = pathlib.Path({code!r})  # the code hash of the `fakes` fixture
 review.metrics.compute_period = c.fake_compute_period([])
 render = c.fake_render_module()
 sys.modules["review.report.render"] = render
