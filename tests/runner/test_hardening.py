@@ -281,3 +281,29 @@ def test_a_read_only_outputs_folder_is_a_clear_error(project, fakes, monkeypatch
     assert rc == 2 and "Traceback" not in err
     assert f"error: {project.out}: cannot create the outputs folder (Read-only file system): " \
            "the file system is read-only; use --out to write somewhere else" in err
+
+
+def test_a_broken_pool_fails_the_remaining_periods_with_a_message(project, fakes, monkeypatch):
+    """A worker killed from outside breaks the pool: queued tasks fail their period, cleanly."""
+    from concurrent.futures.process import BrokenProcessPool
+
+    class Breaks(batch.InlineExecutor):
+        def __init__(self):
+            self.calls = 0
+
+        def submit(self, fn, /, *args):
+            self.calls += 1
+            if self.calls > 3:  # prepare 2026-01, its two notebooks; then the pool is gone
+                raise BrokenProcessPool("a process in the pool was terminated abruptly")
+            return super().submit(fn, *args)
+
+    monkeypatch.setattr(batch, "make_executor", lambda jobs, lock_fd=None: Breaks())
+    result = run_batch([project.params("2026-01"), project.params("2026-02")],
+                       project.options())
+    assert {p.period: p.status for p in result.periods} == {"2026-01": "failed",
+                                                           "2026-02": "failed"}
+    assert result.periods[1].failures == [
+        "2026-02: worker process failed (BrokenProcessPool: a process in the pool was "
+        "terminated abruptly)"]
+    assert "2026-01: worker process failed" in result.periods[0].failures[0]
+    assert not list(project.out.glob(".tmp-*"))  # nothing half-written left behind

@@ -642,7 +642,13 @@ class _Runner:
         """Start queued tasks, most urgent first, while fewer than ``jobs`` are running."""
         while self.queue and len(self.pending) < self.capacity:
             *_, kind, name, fn, args = heapq.heappop(self.queue)
-            self.pending[executor.submit(fn, *args)] = (kind, name)
+            try:
+                self.pending[executor.submit(fn, *args)] = (kind, name)
+            except Exception as exc:  # a broken pool (a worker was killed): fail the period
+                period = name.split("/", 1)[0]
+                if period not in self.results:
+                    self._fail(period, [f"{period}: worker process failed "
+                                        f"({type(exc).__name__}: {exc})"])
 
     def _open_bar(self, total: int) -> None:
         if not self.options.progress:
