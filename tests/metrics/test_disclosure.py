@@ -16,7 +16,17 @@ from bs4 import BeautifulSoup
 
 from review.config import load_params
 from review.metrics import compute_period
-from review.metrics.disclosure import DEFAULT_USER_COUNTS, SPECS, protect, protect_tables
+from review.metrics.common import Measure
+from review.metrics.disclosure import (
+    DEFAULT_USER_COUNTS,
+    SPECS,
+    USER_COUNT_KPIS,
+    USER_RATIO_KPIS,
+    protect,
+    protect_kpis,
+    protect_tables,
+)
+from review.metrics.result import KpiValue
 from review.paths import PARAMS_DIR
 
 K = 10
@@ -157,6 +167,42 @@ def test_zero_is_shown_and_empty_tables_pass():
     assert protect(empty, SPECS["acquisition.new_by_channel"], K).empty
 
 
+def _kpi(key, value, unit="count", numerator=None, denominator=None, compare=None):
+    change = None if compare is None else value - compare
+    return KpiValue(key, value, unit, "higher", numerator=numerator, denominator=denominator,
+                    target=1.0, attainment=value, rag="green", compare_value=compare,
+                    change_abs=change, change_rel=None if compare is None else change / compare)
+
+
+def test_headline_kpis_hide_small_counts_of_users():
+    kpis = {
+        "hnw_conversions": _kpi("hnw_conversions", 5.0),                        # 5 users
+        "hnw_conversion_rate": _kpi("hnw_conversion_rate", 0.025, "ratio", 5, 200),
+        "mau_ratio": _kpi("mau_ratio", 0.975, "ratio", 195, 200),  # 200 − 195 = 5 inactive
+        "d7_retention": _kpi("d7_retention", 0.5, "ratio", 100, 200),            # fine
+        "penetration_key": _kpi("penetration_key", 0.99995, "ratio", 99_995, 100_000),
+        "penetration_lower": _kpi("penetration_lower", 5e-5, "ratio", 5, 100_000),
+        "failure_rate": _kpi("failure_rate", 0.03, "ratio", 3, 100),  # transactions, not users
+        "new_users": _kpi("new_users", 500.0, compare=7.0),  # last period's 7 new users
+    }
+    previous = {"new_users": Measure(7.0), "d7_retention": Measure(0.5, 3, 6)}
+    out = protect_kpis(kpis, previous, K)
+    hidden = {key for key, kv in out.items() if math.isnan(kv.value)}
+    assert hidden == {"hnw_conversions", "hnw_conversion_rate", "mau_ratio", "penetration_lower"}
+    masked = out["hnw_conversion_rate"]
+    assert (masked.numerator, masked.denominator, masked.rag, masked.attainment,
+            masked.change_abs) == (None, None, None, None, None)
+    assert masked.note == "fewer than 10 users: not shown"
+    # the population is no count of users: 99,995 of 100,000 registered is shown
+    assert out["penetration_key"].value == 0.99995
+    assert out["failure_rate"].numerator == 3
+    # new users: this period's 500 shown; the comparison's 7 and the change (500 − 7) hidden
+    assert out["new_users"].value == 500.0
+    assert (out["new_users"].compare_value, out["new_users"].change_abs) == (None, None)
+    # d7 retention: 3 retained in the comparison period → its value and the change hidden
+    assert out["d7_retention"].value == 0.5 and out["d7_retention"].compare_value is None
+
+
 @pytest.mark.parametrize("k", [10, 150])
 def test_no_breakdown_of_a_period_shows_a_count_below_k(demo_con, k):
     """Every user-count column of every table of the demo period: 0 or ≥ k, never between."""
@@ -179,6 +225,11 @@ def test_no_breakdown_of_a_period_shows_a_count_below_k(demo_con, k):
                     gap = pd.to_numeric(df[whole]) - pd.to_numeric(df[part])
                     if ((gap > 0) & (gap < k)).any():
                         leaks.append(f"{name}: {whole} − {part} = {gap.tolist()}")
+    for key, kv in pm.kpis.items():
+        if key in USER_COUNT_KPIS and 0 < kv.value < k:
+            leaks.append(f"KPI {key}: {kv.value}")
+        if key in USER_RATIO_KPIS and kv.numerator is not None and 0 < kv.numerator < k:
+            leaks.append(f"KPI {key}: numerator {kv.numerator}")
     assert leaks == []
 
 

@@ -22,6 +22,9 @@ What is masked (``k`` = ``min_cell_users``; a count of 0 is shown: it names nobo
    give it back.
 6. **Derived** values (rates, shares, lifts, per-user amounts) are masked with the counts
    they are computed from.
+7. **Headline KPIs** (:func:`protect_kpis`): a KPI counting users, or a ratio of user counts,
+   whose figures show (or give back) fewer than ``k`` users loses its value, status and
+   change; a comparison-period value that would loses that value and the change.
 
 Tables declare their user-count columns in :data:`SPECS` (``"<family>.<breakdown>"``; a
 comparison copy ``…@compare`` uses its table's spec). A table without a spec is still
@@ -32,11 +35,15 @@ more of a table visible and adds the complement, chain and secondary rules.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
+
+from review.metrics.common import Measure
+from review.metrics.result import KpiValue
 
 
 @dataclass(frozen=True)
@@ -279,4 +286,57 @@ def protect_tables(tables: Mapping[str, pd.DataFrame], k: int) -> dict[str, pd.D
     for name, df in tables.items():
         spec = spec_for(name, df) if isinstance(df, pd.DataFrame) else None
         out[name] = protect(df, spec, k) if spec is not None else df
+    return out
+
+
+# -- headline KPIs ------------------------------------------------------------------------------
+#: Headline KPIs whose value is a count of users.
+USER_COUNT_KPIS: frozenset[str] = frozenset({
+    "new_users", "registered_base", "active_users", "hnw_conversions",
+})
+#: Headline ratios whose numerator counts users: ``{key: the denominator counts users too}``
+#: (then the complement, denominator − numerator, is checked as well).
+USER_RATIO_KPIS: dict[str, bool] = {
+    "mau_ratio": True, "d7_retention": True, "funnel_conversion": True,
+    "reactivation_rate": True, "hnw_conversion_rate": True,
+    "penetration_key": False, "penetration_lower": False,
+}
+
+
+def _small_number(v: float | None, k: int) -> bool:
+    return v is not None and not (isinstance(v, float) and math.isnan(v)) and 0 < v < k
+
+
+def _discloses(key: str, value: float | None, numerator: float | None,
+               denominator: float | None, k: int) -> bool:
+    """Whether a KPI's figures would show (or give back) a count of fewer than ``k`` users."""
+    if key in USER_COUNT_KPIS:
+        return _small_number(value, k)
+    if key in USER_RATIO_KPIS:
+        if _small_number(numerator, k):
+            return True
+        if USER_RATIO_KPIS[key] and numerator is not None and denominator is not None:
+            return _small_number(denominator - numerator, k)
+    return False
+
+
+def protect_kpis(kpis: Mapping[str, KpiValue], previous: Mapping[str, Measure], k: int
+                 ) -> dict[str, KpiValue]:
+    """The headline KPIs with every figure that shows a small count of users masked.
+
+    A KPI whose period value discloses one (:data:`USER_COUNT_KPIS`, :data:`USER_RATIO_KPIS`)
+    loses its value, counts, attainment, status and change, with a note saying why; one whose
+    comparison-period value does loses that value and the change (value − change would give
+    it back).
+    """
+    out = {}
+    for key, kv in kpis.items():
+        if _discloses(key, kv.value, kv.numerator, kv.denominator, k):
+            kv = replace(kv, value=math.nan, numerator=None, denominator=None, attainment=None,
+                         rag=None, change_abs=None, change_rel=None,
+                         note=f"fewer than {k} users: not shown")
+        prev = previous.get(key)
+        if prev is not None and _discloses(key, prev.value, prev.numerator, prev.denominator, k):
+            kv = replace(kv, compare_value=None, change_abs=None, change_rel=None)
+        out[key] = kv
     return out
