@@ -50,8 +50,7 @@ CURRENCY_PATTERN = r"^(?:[A-Z]{3}|[A-Z]{0,2}[^\sA-Za-z0-9<>&\"'`=\\/\x00-\x1f\x7
 #: be one of them, or its build would replace the index or the runner's own files. Ids
 #: starting with "." are refused by the pattern of ``period``.
 RESERVED_PERIOD_IDS = frozenset({
-    "index.html", "index.htm", "report.html", "manifest.json", "metrics.json", "lock",
-    "cache", "state", "failed", "tmp", "old",
+    "index.html", "index.htm", "report.html", "manifest.json", "metrics.json",
 })
 
 

@@ -14,7 +14,12 @@
 4. **Notebooks** (in workers, all periods' notebooks in one pool): papermill in-process, then
    the HTML export of the section (:mod:`review.runner.execute`).
 5. **Finalize** (in a worker): ``report.html`` assembled from the sections (summary first),
-   ``manifest.json`` written, resolved secrets scrubbed, the build swapped in.
+   ``manifest.json`` written, resolved secrets scrubbed, the build swapped in, and
+   ``.state/<period>.json`` recorded at once.
+
+Scheduling: tasks wait in a priority queue (earlier period first; within a period finalize,
+then notebooks, then prepare) and at most ``jobs`` are in the pool, so each period is final as
+soon as its own notebooks are done: a batch killed half-way keeps every finished period.
 
 A failure anywhere fails only its period: the build goes to ``.failed/<period>/`` (with the
 executed notebook that shows the failing cell), the previous good output stays byte for byte,
@@ -25,7 +30,8 @@ Parallelism: a process pool of ``jobs`` workers (default: the number of cores). 
 workers are *forked* after the parent has imported papermill, nbconvert and the report code,
 so no worker pays those imports again; the parent never opens a data engine before forking
 (engine-URL sources are fingerprinted in the workers). ``jobs=1`` runs everything in this
-process, in order.
+process, in order. Workers die with the batch and close their copy of the lock
+(:func:`worker_init`), so a killed run never leaves ``outputs/.lock`` held.
 """
 
 from __future__ import annotations

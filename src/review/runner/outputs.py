@@ -12,7 +12,7 @@
     ├── .failed/<period>/            the last failed build: executed notebooks showing the error
     ├── .state/<period>.json         the last attempt: built / skipped / failed, when, why
     ├── .cache/                      metrics cache and fingerprint memos (review.cache)
-    └── .lock                        held by the running batch
+    └── .lock                        held by the running batch (its pid inside)
 
 A period is built in ``.tmp-…`` and swapped in with two renames (final → ``.old-…``,
 ``.tmp-…`` → final) and the backup is deleted; :func:`recover` puts a backup back if a run was
