@@ -10,6 +10,7 @@ attribute coming from a payload, and the payload text must be visible as text.
 from __future__ import annotations
 
 import shutil
+import subprocess
 
 import duckdb
 import nbformat
@@ -25,6 +26,7 @@ from review.report import blocks, render, show
 
 from .test_blocks import BLOCKS
 
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 PAYLOADS = [
     "<script>alert(1)</script>",
     '<img src=x onerror="alert(2)">',
@@ -80,16 +82,30 @@ def _params(lang: str, mapping: dict[str, str], source) -> Params:
     return Params.from_dict(base)
 
 
-def _report(pm, cfg, monkeypatch) -> str:
+def _report(pm, cfg) -> str:
     """Every block of the period, assembled as a report (as the runner does)."""
     shown: list[str] = []
-    monkeypatch.setattr(show, "display", lambda obj: shown.append(obj.data))
-    for block in BLOCKS:
-        block(pm, cfg)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(show, "display", lambda obj: shown.append(obj.data))
+        for block in BLOCKS:
+            block(pm, cfg)
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_code_cell(outputs=[nbformat.v4.new_output(
         "display_data", data={"text/html": fragment})]) for fragment in shown]
     return render.assemble_report([("summary", nb)], title="t", lang=cfg.lang)
+
+
+@pytest.fixture(scope="module", params=["en", "zh"])
+def page(request, poisoned) -> str:
+    """The poisoned period's report in one language."""
+    path, mapping = poisoned
+    cfg = _params(request.param, mapping, path)
+    con = connect(path)
+    try:
+        pm = compute_period(con, cfg)
+    finally:
+        con.disconnect()
+    return _report(pm, cfg)
 
 
 def _payload_markup(soup: BeautifulSoup) -> list[str]:
@@ -106,25 +122,30 @@ def _payload_markup(soup: BeautifulSoup) -> list[str]:
     return found
 
 
-@pytest.mark.parametrize("lang", ["en", "zh"])
-def test_payloads_in_data_and_params_render_as_text(poisoned, lang, monkeypatch):
-    path, mapping = poisoned
-    cfg = _params(lang, mapping, path)
-    con = connect(path)
-    try:
-        pm = compute_period(con, cfg)
-    finally:
-        con.disconnect()
-    page = _report(pm, cfg, monkeypatch)
+def test_payloads_in_data_and_params_render_as_text(page):
     soup = BeautifulSoup(page, "html.parser")
     assert _payload_markup(soup) == []
     text = soup.get_text()
     # the payloads are there, as text: in tables, findings and narratives
     missing = [p for p in PAYLOADS if p not in text]
-    assert not missing, [text[max(0, text.find(p[:6]) - 60):text.find(p[:6]) + 80]
-                         for p in missing]
+    assert not missing, missing
     findings = soup.select("ol.findings li")
     assert findings and any("<" in li.get_text() for li in findings)
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(CHROMIUM is None, reason="needs Chromium")
+def test_payloads_stay_text_in_the_browser_dom(page, tmp_path):
+    """The DOM Chromium builds from the page (after parsing and any script) holds no payload
+    element either."""
+    html = tmp_path / "report.html"
+    html.write_text(page, encoding="utf-8")
+    dom = subprocess.run([CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu",
+                          "--dump-dom", html.as_uri()], capture_output=True, text=True,
+                         timeout=120, check=True).stdout
+    soup = BeautifulSoup(dom, "html.parser")
+    assert soup.select("ol.findings li")  # the page did load
+    assert _payload_markup(soup) == []
 
 
 def test_a_finding_with_markup_is_escaped(demo_con, monkeypatch):
