@@ -159,6 +159,24 @@ def test_a_table_without_a_spec_is_masked_by_its_user_count_columns():
     assert out.suppressed.tolist() == [True, False]
 
 
+def test_campaign_cells_mask_small_conversions_rates_and_a_second_variant():
+    df = pd.DataFrame({
+        "campaign_id": ["C1", "C1", "C1"], "variant": ["control", "A", "B"],
+        "users_period": [60, 80, 90], "users_to_date": [60, 80, 90],
+        "cohort_conversions": [12, 4, 30], "conversions_period": [12, 4, 30],
+        "conversions_to_date": [12, 75, 30],
+    })
+    df["cohort_rate"] = df.cohort_conversions / df.users_period
+    out = protect_tables({"campaigns.by_variant": df}, K)["campaigns.by_variant"]
+    # A: 4 conversions (primary) with its rate; then the smallest other variant's (the
+    # control's 12) too, since the variants add up to the campaign's figure. To date, A's
+    # 75 of 80 leaves 5 who did not convert: masked, and the control's 12 as its second.
+    assert shown(out.cohort_conversions) == [None, None, 30]
+    assert shown(out.cohort_rate)[:2] == [None, None]
+    assert shown(out.conversions_to_date) == [None, None, 30]
+    assert shown(out.users_period) == [60, 80, 90]
+
+
 def test_zero_is_shown_and_empty_tables_pass():
     df = pd.DataFrame({"acquisition_channel": ["a", "b"], "new_users": [0, 100], "share": [0, 1]})
     out = protect(df, SPECS["acquisition.new_by_channel"], K)

@@ -75,6 +75,11 @@ DEFAULT_USER_COUNTS: frozenset[str] = frozenset({
     "treated_users", "control_users", "control_conversions", "cell_users", "mobile_users",
     "eligible", "dormant_at_start", "reactivated", "dau", "participants", "responders",
     "treated", "control", "holdout_users",
+    # the campaigns family's names (participants in P and to date, 人 and 人次)
+    "users_period", "users_to_date", "control_period", "control_to_date",
+    "cohort_conversions", "conversions_period", "conversions_to_date", "people_period",
+    "people_to_date", "person_campaigns_period", "person_campaigns_to_date",
+    "control_people_period",
 })
 
 _SHARE = ("share",)
@@ -172,6 +177,32 @@ SPECS: dict[str, Protect] = {
             "rate", "control_rate", "abs_lift", "abs_lo", "abs_hi", "rel_lift", "rel_lo",
             "rel_hi", "p_value", "p_holm")}),
 }
+
+
+def _campaign_cells(groups: tuple[str, ...], additive: bool) -> Protect:
+    """Campaign cells (a campaign, a variant, a touch channel): participants in P and to date,
+    conversions, and the rates and estimates computed from them."""
+    return Protect(
+        ("users_period", "users_to_date", "control_period", "control_to_date",
+         "cohort_conversions", "conversions_period", "conversions_to_date"),
+        parts={"cohort_conversions": "users_period", "conversions_to_date": "users_to_date",
+               "conversions_period": "users_to_date"},
+        derived={"participation_rate": ("users_period",),
+                 "cohort_rate": ("cohort_conversions",),
+                 "control_cohort_rate": ("control_period",),
+                 **{c: ("cohort_conversions", "control_period") for c in (
+                     "incremental_conversions", "incremental_lo", "incremental_hi")}},
+        additive=additive, groups=groups)
+
+
+SPECS.update({
+    "campaigns.summary": _campaign_cells((), False),
+    "campaigns.by_variant": _campaign_cells(("campaign_id",), True),
+    "campaigns.by_touch": _campaign_cells(("campaign_id", "variant"), True),
+    "campaigns.trend": Protect(("participants", "conversions")),
+    "campaigns.coverage": Protect(("people_period", "person_campaigns_period", "people_to_date",
+                                   "person_campaigns_to_date", "control_people_period")),
+})
 
 
 def spec_for(name: str, df: pd.DataFrame) -> Protect | None:
@@ -293,13 +324,14 @@ def protect_tables(tables: Mapping[str, pd.DataFrame], k: int) -> dict[str, pd.D
 #: Headline KPIs whose value is a count of users.
 USER_COUNT_KPIS: frozenset[str] = frozenset({
     "new_users", "registered_base", "active_users", "hnw_conversions",
+    "campaign_participants", "campaign_conversions",
 })
 #: Headline ratios whose numerator counts users: ``{key: the denominator counts users too}``
 #: (then the complement, denominator − numerator, is checked as well).
 USER_RATIO_KPIS: dict[str, bool] = {
     "mau_ratio": True, "d7_retention": True, "funnel_conversion": True,
     "reactivation_rate": True, "hnw_conversion_rate": True,
-    "penetration_key": False, "penetration_lower": False,
+    "penetration_key": False, "penetration_lower": False, "campaign_conversion_rate": True,
 }
 
 
