@@ -272,3 +272,16 @@ def test_an_unwritable_store_is_a_clear_error_and_the_batch_goes_on(tmp_path, ca
     rollup.refresh_sources([str(src)])  # logged, not raised: the periods derive the rollups
     assert "not refreshed" in caplog.text
     assert not rollup.is_current(src)
+
+
+def test_a_damaged_rollup_file_is_not_attached_and_connect_still_works(tmp_path, caplog):
+    src = _store(tmp_path / "s.duckdb")
+    rollup.refresh(src)
+    (tmp_path / "s.duckdb.rollup" / "txn_day" / "2026-09.parquet").write_bytes(b"not parquet")
+    con = connect(src)
+    try:
+        tables = con.list_tables()
+        assert "rollup_user_day" in tables and "rollup_txn_day" not in tables
+    finally:
+        con.disconnect()
+    assert "rollup txn_day" in caplog.text and "review rollup --full" in caplog.text

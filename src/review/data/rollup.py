@@ -202,7 +202,14 @@ def attach(con: Any, source_path: Path) -> bool:
         return False
     for name in ROLLUPS:
         if any((store / name).glob("*.parquet")):
-            con.read_parquet(str(store / name / "*.parquet"), table_name=VIEW_PREFIX + name)
+            try:
+                con.read_parquet(str(store / name / "*.parquet"), table_name=VIEW_PREFIX + name)
+            except Exception as exc:  # a damaged file: derive from raw until `review rollup`
+                import logging
+
+                logging.getLogger(__name__).warning(
+                    "rollup %s in %s not used (%s); run `review rollup --full`", name, store,
+                    type(exc).__name__)
     return True
 
 
