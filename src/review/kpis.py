@@ -72,11 +72,26 @@ _KPIS = [
     Kpi("crash_per_1k_logins", "per_1k", "lower", "risk",
         "Crash events per 1,000 logins in P."),
     Kpi("cac", "currency", "lower", "budget",
-        "Acquisition spend in P ÷ new users from paid channels in P."),
+        "Paid CAC: spend of paid acquisition channels in P ÷ their new users in P."),
+    Kpi("cac_all_in", "currency", "lower", "budget",
+        "All-in CAC: all acquisition spend in P (every category except tech, service, "
+        "reserve, training) ÷ all new users in P."),
     Kpi("budget_execution", "ratio", "lower", "budget",
         "Actual spend in P ÷ planned spend (the budget plan's total)."),
-    Kpi("campaign_roi", "multiple", "higher", "budget",
-        "(Incremental margin − campaign cost) ÷ campaign cost, campaigns in scope."),
+    Kpi("campaign_participants", "count", "higher", "campaigns",
+        "Distinct treated (non-control) users assigned in P, campaigns in scope (people, "
+        "not person-campaigns)."),
+    Kpi("campaign_conversions", "count", "higher", "campaigns",
+        "Treated users with converted_at in P, summed over the campaigns in scope."),
+    Kpi("campaign_conversion_rate", "ratio", "higher", "campaigns",
+        "Treated users assigned in P converted within the conversion window ÷ treated users "
+        "assigned in P."),
+    Kpi("incremental_conversions", "count", "higher", "campaigns",
+        "Σ (treated − control cohort rate) × treated participants in P, campaigns with a "
+        "control group."),
+    Kpi("campaign_roi", "multiple", "higher", "campaigns",
+        "(Incremental value in P − campaign cost in P) ÷ campaign cost in P, campaigns in "
+        "scope; value = transaction margins + AUM margin."),
     Kpi("ltv_cac", "multiple", "higher", "budget",
         "Projected LTV of P's new users ÷ CAC."),
     Kpi("nps", "points", "higher", "satisfaction",

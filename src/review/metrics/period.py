@@ -33,7 +33,7 @@ COMPARE_BREAKDOWNS: dict[str, tuple[str, ...]] = {"funnel": ("steps",)}
 
 #: Family modules of :mod:`review.metrics`, in report order.
 FAMILIES: tuple[str, ...] = (
-    "acquisition", "activity", "retention", "funnel", "lifecycle", "value", "budget", "risk",
+    "acquisition", "activity", "retention", "funnel", "lifecycle", "value", "campaigns", "budget", "risk",
     "satisfaction", "market", "experiments",
 )
 
