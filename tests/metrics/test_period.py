@@ -83,3 +83,45 @@ def test_a_period_without_data_gives_nan_with_notes_not_an_error(demo_con):
     mau = pm.kpis["mau_ratio"]
     assert math.isnan(mau.value) and mau.note
     assert pm.tables["risk.failure_daily"]["flagged"].sum() == 0
+
+
+def test_metrics_json_carries_campaign_and_experiment_results(demo_con, tmp_path):
+    params = load_params(PARAMS_DIR / "2026-10.yaml")
+    pm = compute_period(demo_con, params)
+    pm.save(tmp_path)
+    doc = json.loads((tmp_path / "metrics.json").read_text())
+    res = doc["results"]
+    assert {"campaigns", "campaign_variants", "campaign_touch_channels", "campaign_coverage",
+            "experiments"} <= set(res)
+    c01a = next(r for r in res["campaign_variants"]
+                if r["campaign_id"] == "C01" and r["variant"] == "A")
+    assert {"users_period", "users_to_date", "cohort_rate", "incremental_conversions",
+            "incremental_lo", "incremental_hi", "cost_period", "roi_period", "roi_projected",
+            "payback_month"} <= set(c01a)
+    exp = next(r for r in res["experiments"] if r["campaign_id"] == "C01" and r["variant"] == "A")
+    assert {"users", "conversions", "rate", "abs_lift", "abs_lo", "abs_hi", "rel_lift",
+            "rel_lo", "rel_hi", "p_value", "p_holm", "srm_chi2", "srm_p", "srm_status"} <= set(exp)
+    assert exp["users"] == pm.tables["experiments.readout"].set_index(
+        ["campaign_id", "variant"]).loc[("C01", "A"), "users"]
+    touch = [r for r in res["campaign_touch_channels"] if r["campaign_id"] == "C01"]
+    assert {r["touch_channel"] for r in touch} >= {"push", "in_app"}
+    assert PeriodMetrics.load(tmp_path).to_json() == pm.to_json()
+
+
+@pytest.mark.parametrize("period", ["2026-10", "2026-Q3"])
+def test_demo_consistency_covered_and_spend_totals(demo_con, period):
+    pm = compute_period(demo_con, load_params(PARAMS_DIR / f"{period}.yaml"))
+    # customers covered (distinct treated people) ≤ registered base; controls never counted
+    covered = pm.kpis["campaign_participants"].value
+    assert covered == pm.tables["campaigns.coverage"].iloc[0]["people_period"]
+    assert covered <= pm.kpis["registered_base"].value
+    # spend of P: one total in every view
+    bridge = pm.tables["budget.money_bridge"]["amount"].sum()
+    views = [pm.tables["budget.plan_vs_actual"]["actual"].sum(),
+             pm.tables["budget.by_channel"]["amount"].sum(),
+             pm.tables["budget.burn_down"]["amount"].sum(),
+             pm.kpis["budget_execution"].numerator]
+    assert views == pytest.approx([bridge] * len(views))
+    by_campaign = pm.tables["budget.money_bridge"].groupby(
+        pm.tables["budget.money_bridge"]["campaign_id"].fillna("—"))["amount"].sum()
+    assert by_campaign.sum() == pytest.approx(bridge)
