@@ -11,11 +11,13 @@ Rules (DESIGN.md §6)
 ``funnel_drop``               the funnel step whose conversion fell most vs the comparison period
 ``cac_outlier``               a channel whose CAC is far above the median channel
 ``experiment_better|worse``   a variant significantly better / worse than control (Holm)
-``srm``                       a sample-ratio mismatch: the experiment's split is not as planned
+``srm`` / ``srm_warn``        a sample-ratio mismatch below ``srm_alert`` (red) / ``srm_warn``
+                              (amber): the experiment's split is not as planned
 ``failure_spike`` ``crash_spike`` ``abnormal_login_spike``   days above the control limit
 ``complaint_surge``           a category-week of complaints above its Poisson limit
 ``overspend`` / ``underspend`` / ``unplanned_spend``   budget categories off plan by > 10 %
-``negative_roi``              a campaign whose incremental margin does not cover its cost
+``negative_roi``              a campaign variant whose projected ROI is negative (no payback
+                              within the LTV horizon)
 """
 
 from __future__ import annotations
@@ -143,15 +145,21 @@ def experiments(pm: PeriodMetrics, lang: str) -> Iterator[Finding]:
                       lo=f"{row.abs_lo * 100:+.1f}", hi=f"{row.abs_hi * 100:+.1f}",
                       rate=_fmt(row.rate, "ratio", pm, lang),
                       control_rate=_fmt(row.control_rate, "ratio", pm, lang),
-                      p=f"{row.p_holm:.2g}")
+                      p=_fmt(row.p_holm, "pvalue", pm, lang))
         if bool(row.significant) and row.direction in ("better", "worse"):
             worse = row.direction == "worse"
             yield _make(f"experiment_{row.direction}", 3 if worse else 1, subject, lang,
                         magnitude=abs(float(row.abs_lift)), **fields)
-    srm = df[df["srm_flag"].fillna(False).astype(bool)].drop_duplicates("campaign_id")
+    status = df["srm_status"] if "srm_status" in df else df["srm_flag"].map(
+        {True: "red", False: "ok"})
+    srm = df.assign(srm_level=status)
+    srm = srm[srm["srm_level"].isin(["amber", "red"])].drop_duplicates("campaign_id")
     for row in srm.itertuples():
-        yield _make("srm", 3, str(row.campaign_id), lang, magnitude=1.0,
-                    campaign=row.campaign_id, p=f"{row.srm_p:.1g}")
+        red = row.srm_level == "red"
+        yield _make("srm" if red else "srm_warn", 3 if red else 2, str(row.campaign_id), lang,
+                    magnitude=1.0, campaign=row.campaign_id,
+                    chi2=_fmt(row.srm_chi2, "number", pm, lang),
+                    p=_fmt(row.srm_p, "pvalue", pm, lang))
 
 
 def _spikes(table: str, rule: str, severity: int, unit: str) -> Callable:
@@ -211,16 +219,26 @@ def spend_variance(pm: PeriodMetrics, lang: str) -> Iterator[Finding]:
 
 
 def negative_roi(pm: PeriodMetrics, lang: str) -> Iterator[Finding]:
-    """Campaigns whose incremental margin does not cover their cost (ROI < 0)."""
-    df = _table(pm, "budget.campaign_roi")
+    """Campaign variants not expected to pay back: projected ROI < 0 over the LTV horizon.
+
+    A negative ROI in the period alone is not a problem when the projection pays back (the
+    value arrives after the period); the evidence shows both, with the payback month.
+    """
+    df = _table(pm, "campaigns.by_variant")
     if df is None:
         return
-    for row in df[df["roi"] < 0].itertuples():
-        yield _make("negative_roi", 2, str(row.campaign_id), lang, magnitude=-float(row.roi),
-                    campaign=f"{row.campaign_id} {row.name}",
-                    roi=_fmt(row.roi, "ratio", pm, lang),
-                    incremental=_fmt(row.incremental_margin, "currency", pm, lang),
-                    cost=_fmt(row.cost, "currency", pm, lang))
+    df = df[(df["variant"] != "control") & (df["roi_projected"] < 0)]
+    for row in df.itertuples():
+        payback = (t("narr.beyond_horizon", lang) if pd.isna(row.payback_month)
+                   else f"{row.payback_month:.0f}")
+        yield _make("negative_roi", 2, f"{row.campaign_id}/{row.variant}", lang,
+                    magnitude=-float(row.roi_projected),
+                    campaign=f"{row.campaign_id} {row.variant}",
+                    roi=_fmt(row.roi_period, "ratio", pm, lang),
+                    projected=_fmt(row.roi_projected, "ratio", pm, lang),
+                    incremental=_fmt(row.incremental_value_projected, "currency", pm, lang),
+                    cost=_fmt(row.cost_to_date, "currency", pm, lang),
+                    payback=payback)
 
 
 RULES: tuple[Callable[[PeriodMetrics, str], Iterator[Finding]], ...] = (
