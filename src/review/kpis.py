@@ -115,3 +115,12 @@ HEADLINE_KPIS: tuple[str, ...] = (
     "transactions", "mobile_share", "failure_rate", "cac", "budget_execution", "nps",
     "complaints_per_10k",
 )
+
+#: Flow KPIs: counts and amounts that add up over time, so a target for a period of n months
+#: is n times a monthly one (``review params new`` scales them, and the budget total, when
+#: the period length changes). Stocks (registered base), distinct counts over P (active
+#: users), costs per user and ratios are not flows.
+FLOW_KPIS: tuple[str, ...] = (
+    "new_users", "transactions", "gmv", "hnw_conversions", "campaign_participants",
+    "campaign_conversions", "incremental_conversions",
+)

@@ -125,3 +125,33 @@ def test_demo_consistency_covered_and_spend_totals(demo_con, period):
     by_campaign = pm.tables["budget.money_bridge"].groupby(
         pm.tables["budget.money_bridge"]["campaign_id"].fillna("—"))["amount"].sum()
     assert by_campaign.sum() == pytest.approx(bridge)
+
+
+def test_quarter_reports_activity_ratios_as_the_mean_of_its_months():
+    import ibis
+
+    from tests.metrics.helpers import make_tables, rows
+
+    users = rows("user_id registered_at", *[(f"u{i}", "2026-01-01 00:00:00") for i in range(10)])
+    # July: u0..u5 log in once (6 of 10); August: u0..u2 (3 of 10); September: nobody
+    events = rows("user_id ts event",
+                  *[(f"u{i}", "2026-07-10 09:00:00", "login") for i in range(6)],
+                  *[(f"u{i}", "2026-08-10 09:00:00", "login") for i in range(3)])
+    t = make_tables(users=users, events=events)
+    con = ibis.duckdb.connect()
+    for name in ("users", "events"):
+        con.create_table(name, t[name].to_pyarrow())
+    q3 = Params.from_dict({"period": "2026-Q3", "start": "2026-07-01", "end": "2026-09-30"})
+    pm = compute_period(con, q3)
+    # MAU ratio: mean of .6, .3 and 0 = .3 (the quarter's distinct active users would give .6)
+    assert pm.kpis["mau_ratio"].value == pytest.approx(0.3)
+    assert "mean of 3 months" in pm.kpis["mau_ratio"].note
+    # stickiness: July 6 user-days ÷ (31 days × 6) = 1/31, August 3 ÷ (31 × 3) = 1/31,
+    # September undefined (nobody active) → left out and named
+    assert pm.kpis["stickiness"].value == pytest.approx(1 / 31)
+    assert "2026-09" in pm.kpis["stickiness"].note
+    # counts stay totals of the quarter
+    assert pm.kpis["active_users"].value == 6
+    july = compute_period(con, Params.from_dict({"period": "2026-07", "start": "2026-07-01",
+                                                 "end": "2026-07-31"}))
+    assert july.kpis["mau_ratio"].value == pytest.approx(0.6) and july.kpis["mau_ratio"].note is None
