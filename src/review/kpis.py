@@ -112,8 +112,8 @@ KPI_CATALOG: dict[str, Kpi] = {k.key: k for k in _KPIS}
 #: The KPIs shown as tiles in the summary, in order.
 HEADLINE_KPIS: tuple[str, ...] = (
     "new_users", "active_users", "mau_ratio", "reactivation_rate", "hnw_conversion_rate",
-    "transactions", "mobile_share", "failure_rate", "cac", "budget_execution", "nps",
-    "complaints_per_10k",
+    "transactions", "mobile_share", "campaign_participants", "incremental_conversions",
+    "failure_rate", "cac", "budget_execution", "nps", "complaints_per_10k",
 )
 
 #: Flow KPIs: counts and amounts that add up over time, so a target for a period of n months
