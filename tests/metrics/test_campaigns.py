@@ -197,6 +197,12 @@ def test_roi_in_period_and_projected_known_answer():
     assert s["incremental_value_projected"] == pytest.approx(63.0)
     assert s["roi_projected"] == pytest.approx((63 - 15) / 15)
     assert s["payback_month"] == 1                                     # 21 ≥ 15 in month 1
+    # interval: d = Sep value − Aug value per user: t1 20, t2 2 (mean 11, variance 162);
+    # c1 1, c2 0 (mean .5, variance .5); se = sqrt(162/2 + .5/2) = 9.01388; weights of the
+    # 3 months 1 + 1 + 1 → half-width = z · se · 2 treated · 3
+    half = Z * math.sqrt(162 / 2 + 0.5 / 2) * 2 * 3
+    assert s["roi_projected_lo"] == pytest.approx((63 - half - 15) / 15)
+    assert s["roi_projected_hi"] == pytest.approx((63 + half - 15) / 15)
 
 
 def test_roi_moves_with_the_aum_margin():

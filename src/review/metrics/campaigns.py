@@ -48,7 +48,11 @@ Definitions (P = the window ``[start, end]``; timestamps in the bank's local tim
   mean observed ``inc``, ``q = min(1, r(A)/r(A−1))`` the treated group's observed month-over-
   month retention, ``r`` = share of treated users with value in the month), discounted at
   ``monthly_discount_rate``: ``V = treated users × Σ_a inc(a)/(1+d)^a``;
-  ``ROI = (V − cost to date) ÷ cost to date``; ``payback_month`` = the first ``a + 1`` at which
+  ``ROI = (V − cost to date) ÷ cost to date``, with an approximate 95 % interval
+  (``roi_projected_lo``/``_hi``) from the standard error of the per-user difference
+  ``d`` = mean observed monthly value − value in ``pre`` between the two groups, carried
+  through the same weights (a customer's value is heavy-tailed: read a projection whose
+  interval spans 0 as "payback not established"); ``payback_month`` = the first ``a + 1`` at which
   the cumulative discounted incremental value reaches the cost to date (``NaN`` = beyond the
   horizon).
 
@@ -89,6 +93,7 @@ from datetime import datetime
 import ibis
 import numpy as np
 import pandas as pd
+from scipy.special import ndtri
 
 from review.config import Params
 from review.metrics.common import (
@@ -103,6 +108,8 @@ from review.metrics.common import (
 from review.metrics.value import month_index, user_month_value
 from review.stats import lift
 
+Z95 = float(ndtri(0.975))
+
 REQUIRES: tuple[str, ...] = ("campaigns", "assignments")
 CONTROL = "control"
 ALL_SEGMENTS = ("", "all")
@@ -114,7 +121,8 @@ SUMMARY_COLUMNS: tuple[str, ...] = (
     "immature", "conversions_period", "conversions_to_date", "incremental_conversions",
     "incremental_lo", "incremental_hi", "estimate", "reward_cost_period", "campaign_spend_period",
     "cost_period", "cost_to_date", "incremental_value_period", "roi_period",
-    "incremental_value_projected", "roi_projected", "payback_month", "note",
+    "incremental_value_projected", "roi_projected", "roi_projected_lo", "roi_projected_hi",
+    "payback_month", "note",
 )
 _COUNTS = ("users_period", "users_to_date", "cohort_conversions", "conversions_period",
            "conversions_to_date")
@@ -228,14 +236,22 @@ def campaign_spend(spend: ibis.Table, w: Window) -> pd.DataFrame:
 def value_by_month(campaigns: ibis.Table, assignments: ibis.Table, w: Window, *,
                    campaign_ids: Sequence[str] = (), transactions: ibis.Table | None,
                    balances: ibis.Table | None, margins: Mapping[str, float],
-                   aum_margin_annual: float) -> pd.DataFrame | None:
-    """Value of each campaign × variant group per calendar month (one engine query).
+                   aum_margin_annual: float
+                   ) -> tuple[pd.DataFrame, pd.DataFrame] | None:
+    """Value of each campaign × variant group per calendar month, and its dispersion.
 
     Groups are the users assigned by P's end; months run from the month before the
-    campaign's start month (``pre``) to P's last month. Columns: ``campaign_id``,
-    ``variant``, ``month_idx``, ``value`` (Σ :func:`~review.metrics.value.user_month_value`,
-    currency), ``active`` (users with a non-zero value that month). ``None`` without value
-    tables.
+    campaign's start month (``pre``) to P's last month. Two engine queries.
+
+    Returns
+    -------
+    (monthly, spread)
+        ``monthly``: ``campaign_id``, ``variant``, ``month_idx``, ``value`` (Σ
+        :func:`~review.metrics.value.user_month_value`, currency), ``active`` (users with a
+        non-zero value that month). ``spread``: ``campaign_id``, ``variant``, ``s1``, ``s2``
+        = Σ d and Σ d² over the group's users of ``d`` = (mean value per observed month −
+        value in ``pre``), the per-user difference behind the interval of the projection
+        (users without any value have d = 0). ``None`` without value tables.
     """
     scope = campaigns_in_scope(campaigns, w, campaign_ids)
     lo = execute(scope.aggregate(s=scope["start"].min()))["s"].iloc[0]
@@ -258,7 +274,17 @@ def value_by_month(campaigns: ibis.Table, assignments: ibis.Table, w: Window, *,
         value=j.value.sum(), active=j.count(where=j.value != 0)))
     # to the micro-unit: a parallel engine sums doubles in any order (last-bit noise)
     df["value"] = df["value"].astype("float64").round(6)
-    return df
+    months = (w.end.year * 12 + w.end.month - 1) - j.c_first  # observed months (≥ 1)
+    per_user = j.group_by("campaign_id", "variant", "user_id").aggregate(
+        pre=j.value.sum(where=j.month_idx == j.c_first),
+        obs=j.value.sum(where=j.month_idx > j.c_first), k=months.max())
+    d = per_user.pre.fill_null(0.0) * -1 + per_user.obs.fill_null(0.0) / per_user.k
+    per_user = per_user.mutate(d=d)
+    spread = execute(per_user.group_by("campaign_id", "variant").aggregate(
+        s1=per_user.d.sum(), s2=(per_user.d * per_user.d).sum()))
+    for c in ("s1", "s2"):
+        spread[c] = spread[c].astype("float64").round(6)
+    return df, spread
 
 
 # -- pure pandas: rates, increments, ROI ------------------------------------------------------
@@ -284,19 +310,21 @@ def _increment(x1: int, n1: int, x0: int, n0: int) -> tuple[float, float, float,
     return lf["abs_lift"] * n1, lf["abs_lo"] * n1, lf["abs_hi"] * n1, None
 
 
-def _roi(v: pd.DataFrame | None, group: Sequence[str], n_t: int, n_c: int, *,
-         campaign_start: pd.Timestamp, w: Window, cost_p: float, cost_td: float,
+def _roi(values: tuple[pd.DataFrame, pd.DataFrame] | None, group: Sequence[str], n_t: int,
+         n_c: int, *, campaign_start: pd.Timestamp, w: Window, cost_p: float, cost_td: float,
          horizon: int, discount: float) -> dict:
     """ROI in period and projected for the treated ``group`` of variants (module docstring)."""
     out = {"incremental_value_period": math.nan, "roi_period": math.nan,
            "incremental_value_projected": math.nan, "roi_projected": math.nan,
+           "roi_projected_lo": math.nan, "roi_projected_hi": math.nan,
            "payback_month": math.nan, "roi_note": None}
-    if v is None:
+    if values is None:
         out["roi_note"] = "needs table transactions or balances (value)"
         return out
     if n_t == 0 or n_c == 0:
         out["roi_note"] = "no treated users" if n_t == 0 else "no control group: ROI unknown"
         return out
+    v, spread = values
     start_idx = campaign_start.year * 12 + campaign_start.month - 1
     last_idx = w.end.year * 12 + w.end.month - 1
     months = list(range(start_idx - 1, last_idx + 1))
@@ -323,10 +351,32 @@ def _roi(v: pd.DataFrame | None, group: Sequence[str], n_t: int, n_c: int, *,
     out["incremental_value_projected"] = value_proj
     roi_x, note_x = safe_ratio(value_proj - cost_td, cost_td, what="campaign cost to date")
     out["roi_projected"] = roi_x
+    # 95 % interval: the per-user mean monthly increment's standard error (two independent
+    # groups, d = mean observed monthly value − pre value), carried through the same weights
+    weights = np.array([1.0 if a < len(obs) else q ** (a - len(obs) + 1) for a in ages])
+    weight = float((weights / (1.0 + discount) ** ages).sum())
+    se = _se_diff(spread, group, n_t, n_c)
+    if cost_td > 0 and not math.isnan(se):
+        half = Z95 * se * n_t * weight
+        out["roi_projected_lo"] = (value_proj - half - cost_td) / cost_td
+        out["roi_projected_hi"] = (value_proj + half - cost_td) / cost_td
     reached = np.flatnonzero(np.cumsum(disc) >= cost_td) if cost_td > 0 else np.array([])
     out["payback_month"] = float(reached[0] + 1) if len(reached) else math.nan
     out["roi_note"] = note_p or note_x
     return out
+
+
+def _se_diff(spread: pd.DataFrame, group: Sequence[str], n_t: int, n_c: int) -> float:
+    """Standard error of mean(d | treated) − mean(d | control) from Σ d and Σ d²."""
+    def var(rows: pd.DataFrame, n: int) -> float:
+        if n < 2:
+            return math.nan
+        s1, s2 = float(rows["s1"].sum()), float(rows["s2"].sum())
+        return max(s2 - s1 * s1 / n, 0.0) / (n - 1)
+
+    vt = var(spread[spread["variant"].isin(group)], n_t)
+    vc = var(spread[spread["variant"] == CONTROL], n_c)
+    return math.sqrt(vt / n_t + vc / n_c)
 
 
 def campaign_tables(campaigns: ibis.Table, assignments: ibis.Table, w: Window, p: Params, *,
@@ -373,7 +423,8 @@ def campaign_tables(campaigns: ibis.Table, assignments: ibis.Table, w: Window, p
 
         ctx = {"n0": n0, "x0": x0, "n0_td": n0_td, "n_t_td": n_t_td, "sp_p": sp_p,
                "sp_td": sp_td, "base": base, "base_note": base_note,
-               "values": None if values is None else values[values["campaign_id"] == cid],
+               "values": None if values is None else tuple(
+                   x[x["campaign_id"] == cid] for x in values),
                "start": pd.Timestamp(c["start"]), "w": w, "rev": rev}
         dims = {"campaign_id": cid, "name": c["name"], "kind": c["kind"],
                 "start": pd.Timestamp(c["start"]).date(), "end": pd.Timestamp(c["end"]).date(),

@@ -596,6 +596,8 @@ def campaign_roi(pm: PeriodMetrics, cfg: Params) -> None:
         Col("cost_to_date", "col.cost_to_date", "currency"),
         Col("incremental_value_projected", "col.incremental_value_projected", "currency"),
         Col("roi_projected", "col.roi_projected", "ratio"),
+        Col("roi_projected_lo", "col.ci_lo", "ratio"),
+        Col("roi_projected_hi", "col.ci_hi", "ratio"),
         Col("payback_month", "col.payback_month", "number")], lang, currency=pm.currency,
         min_cell=cfg.thresholds.min_cell_users))
 
