@@ -126,15 +126,16 @@ def demo(users: int, force: bool, jobs: int | None, out: Path | None, quiet: boo
 @cli.command("demo-data")
 @click.option("--out", type=PathArg, default=paths.DEMO_STORE, show_default=True,
               help="The DuckDB file to write.")
-@click.option("--users", type=click.IntRange(min=1), default=20_000, show_default=True)
-@click.option("--months", type=click.IntRange(min=1), default=18, show_default=True)
-@click.option("--seed", type=int, default=7, show_default=True)
-def demo_data(out: Path, users: int, months: int, seed: int) -> int:
+@click.option("--users", type=click.IntRange(min=1), help="Default: as `make demo`.")
+@click.option("--months", type=click.IntRange(min=1), help="Default: as `make demo`.")
+@click.option("--seed", type=int, help="Default: as `make demo`.")
+def demo_data(out: Path, users: int | None, months: int | None, seed: int | None) -> int:
     """Write a synthetic store that follows the data contract (with planted truths)."""
     from review.data.demo import generate
 
     out.parent.mkdir(parents=True, exist_ok=True)
-    generate(out, users=users, months=months, seed=seed, progress=True)
+    given = {"users": users, "months": months, "seed": seed}
+    generate(out, progress=True, **{k: v for k, v in given.items() if v is not None})
     click.echo(f"wrote {out}")
     return 0
 

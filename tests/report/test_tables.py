@@ -8,6 +8,7 @@ import pytest
 from bs4 import BeautifulSoup
 
 from review.errors import ReviewError
+from review.kpis import KPI_CATALOG
 from review.metrics.result import KpiValue
 from review.report.tables import (
     Col,
@@ -121,7 +122,7 @@ def test_kpi_table_known_answer_zh():
                        "+134 (+12.2%)"]
     assert rows[1] == ["月活占比", "61.2%", "≥ 60.0%", "102.0%", "✓ 达标", "60.0%",
                        "+1.2 个百分点"]
-    assert rows[2] == ["获客成本", "—", "≤ ¥120", "—", "未评估", "—", "—"]
+    assert rows[2] == ["付费渠道获客成本", "—", "≤ ¥120", "—", "未评估", "—", "—"]
     # the definition is the row label's title and listed under the table
     label = soup.select_one('tr[data-kpi="mau_ratio"] th')
     assert label["title"] == "期内活跃用户 ÷ 累计注册用户。"
@@ -134,7 +135,7 @@ def test_kpi_table_known_answer_zh():
 def test_kpi_table_en_headers_and_currency():
     _, head, rows = _rows(kpi_table(KPIS, "en", currency="USD"))
     assert head == ["KPI", "Value", "Target", "Attainment", "Status", "Previous period", "Change"]
-    assert rows[2][:3] == ["Customer acquisition cost (CAC)", "—", "≤ USD 120"]
+    assert rows[2][:3] == ["Paid CAC", "—", "≤ USD 120"]
 
 
 def test_kpi_table_refuses_a_kpi_outside_the_catalog():
@@ -154,7 +155,7 @@ def test_kpi_tiles_known_answer_en():
     assert first.select_one(".kpi-change").get_text() == "+134 (+12.2%) vs previous period"
     assert tiles[1].select_one(".kpi-change").get_text() == "+1.2 pp vs previous period"
     assert tiles[2].select_one(".kpi-change") is None                  # no comparison
-    assert first["title"] == "Users who registered in the period."
+    assert first["title"] == KPI_CATALOG["new_users"].definition  # the one definition
 
 
 def test_kpi_tiles_compact_large_values_zh():

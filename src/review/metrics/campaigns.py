@@ -96,6 +96,8 @@ import pandas as pd
 from scipy.special import ndtri
 
 from review.config import Params
+from review.core.calendar import month_index as calendar_month_index
+from review.core.calendar import month_start
 from review.metrics.common import (
     Measure,
     Window,
@@ -257,9 +259,7 @@ def value_by_month(campaigns: ibis.Table, assignments: ibis.Table, w: Window, *,
     lo = execute(scope.aggregate(s=scope["start"].min()))["s"].iloc[0]
     if pd.isna(lo):
         return None
-    first = pd.Timestamp(lo)
-    first = (first - pd.offsets.MonthBegin(1)).date() if first.day != 1 else \
-        (first - pd.DateOffset(months=1)).date()
+    first = month_start(pd.Timestamp(lo).date(), -1)  # the month before the first start
     vw = Window(min(first, w.start), w.end)
     val = user_month_value(vw, transactions=transactions, balances=balances, margins=margins,
                            aum_margin_annual=aum_margin_annual)
@@ -274,7 +274,7 @@ def value_by_month(campaigns: ibis.Table, assignments: ibis.Table, w: Window, *,
         value=j.value.sum(), active=j.count(where=j.value != 0)))
     # to the micro-unit: a parallel engine sums doubles in any order (last-bit noise)
     df["value"] = df["value"].astype("float64").round(6)
-    months = (w.end.year * 12 + w.end.month - 1) - j.c_first  # observed months (≥ 1)
+    months = calendar_month_index(w.end) - j.c_first  # observed months (≥ 1)
     per_user = j.group_by("campaign_id", "variant", "user_id").aggregate(
         pre=j.value.sum(where=j.month_idx == j.c_first),
         obs=j.value.sum(where=j.month_idx > j.c_first), k=months.max())
@@ -325,8 +325,8 @@ def _roi(values: tuple[pd.DataFrame, pd.DataFrame] | None, group: Sequence[str],
         out["roi_note"] = "no treated users" if n_t == 0 else "no control group: ROI unknown"
         return out
     v, spread = values
-    start_idx = campaign_start.year * 12 + campaign_start.month - 1
-    last_idx = w.end.year * 12 + w.end.month - 1
+    start_idx = calendar_month_index(campaign_start.date())
+    last_idx = calendar_month_index(w.end)
     months = list(range(start_idx - 1, last_idx + 1))
     t = v[v["variant"].isin(group)].groupby("month_idx")[["value", "active"]].sum()
     c = v[v["variant"] == CONTROL].groupby("month_idx")[["value"]].sum()
@@ -334,7 +334,7 @@ def _roi(values: tuple[pd.DataFrame, pd.DataFrame] | None, group: Sequence[str],
     vc = c["value"].reindex(months, fill_value=0.0) / n_c
     inc = (vt - vt.iloc[0]) - (vc - vc.iloc[0])
     inc = inc.iloc[1:]  # ages 0..A
-    p_first = w.start.year * 12 + w.start.month - 1
+    p_first = calendar_month_index(w.start)
     value_p = float(inc[inc.index >= p_first].sum()) * n_t
     out["incremental_value_period"] = value_p
     roi_p, note_p = safe_ratio(value_p - cost_p, cost_p, what="campaign cost in P")

@@ -17,13 +17,13 @@ from __future__ import annotations
 import importlib
 import math
 from collections.abc import Mapping
-from datetime import timedelta
 from types import ModuleType
 
 import ibis
 from ibis.backends import BaseBackend
 
 from review.config import Params
+from review.core.calendar import month_end, month_start
 from review.data.connect import available_tables
 from review.data.contract import TABLES
 from review.kpis import KPI_CATALOG
@@ -54,9 +54,8 @@ def month_windows(w: Window) -> list[Window]:
     """The calendar months of ``w``, each cut to ``w`` (one window when ``w`` is in one month)."""
     out, start = [], w.start
     while start <= w.end:
-        nxt = (start.replace(day=1) + timedelta(days=32)).replace(day=1)
-        out.append(Window(start, min(w.end, nxt - timedelta(days=1))))
-        start = nxt
+        out.append(Window(start, min(w.end, month_end(start))))
+        start = month_start(start, 1)
     return out
 
 

@@ -23,6 +23,7 @@ from typing import Any
 import yaml
 
 from review.config import Params, period_dates
+from review.core.calendar import month_index
 from review.errors import ParamsError
 from review.kpis import FLOW_KPIS
 
@@ -73,7 +74,7 @@ def _num(v: float) -> str:
 
 
 def _months(start: date, end: date) -> int:
-    return (end.year - start.year) * 12 + end.month - start.month + 1
+    return month_index(end) - month_index(start) + 1
 
 
 def _scale_targets(text: str, data: dict[str, Any], factor: float
