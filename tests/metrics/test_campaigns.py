@@ -254,3 +254,38 @@ def test_demo_customers_covered_within_registered_base(demo_con):
         base = t["users"].filter(t["users"].registered_at < w.ts_hi).count().execute()
         assert 0 < cov["people_to_date"] <= base
         assert cov["people_period"] <= cov["person_campaigns_period"]
+
+
+def test_without_control_value_is_a_non_randomised_did_against_non_participants():
+    campaigns = rows("campaign_id name kind start end target_segment",
+                     ("CN", "No control", "themed_promo", "2026-09-01", "2026-09-30", "mass"))
+    assignments = rows(
+        _A,
+        ("t1", "CN", "A", "push", "2026-09-01 09:00:00", True, "2026-09-10 09:00:00", 6.0),
+        ("t2", "CN", "A", "push", "2026-09-01 09:00:00", True, None, 0.0))
+    users = rows("user_id registered_at segment",
+                 *[(u, "2026-01-01 00:00:00", "mass") for u in ("t1", "t2", "n1", "n2")],
+                 ("a1", "2026-01-01 00:00:00", "affluent"),     # another segment: out
+                 ("n3", "2026-10-01 00:00:00", "mass"))         # registered after P: out
+    balances = rows("user_id month aum",
+                    *[(u, "2026-08-31", 1000.0) for u in ("t1", "t2", "n1", "n2")],
+                    ("a1", "2026-08-31", 9e6), ("a1", "2026-09-30", 1e6),
+                    ("t1", "2026-09-30", 3000.0), ("t2", "2026-09-30", 1000.0),
+                    ("n1", "2026-09-30", 1000.0), ("n2", "2026-09-30", 1200.0))
+    t = make_tables(campaigns=campaigns, assignments=assignments, users=users,
+                    balances=balances)
+    p = _params("2026-09-01", "2026-09-30",
+                revenue={"aum_margin_annual": 0.12, "ltv_horizon_months": 3,
+                         "monthly_discount_rate": 0.0})
+    s = cm.campaign_tables(t["campaigns"], t["assignments"], window("2026-09-01", "2026-09-30"),
+                           p, users=t["users"], balances=t["balances"])["summary"].iloc[0]
+    # AUM margin 1 % a month. Treated: Aug 10, 10 → Sep 30, 10: Δ = 20 − 10 = 10 per user.
+    # Non-participants of "mass" (n1, n2): Aug 10, 10 → Sep 10, 12: Δ = 1. inc = 9 per
+    # treated user, × 2 = 18; cost = t1's reward 6 → ROI (18 − 6) / 6 = 2
+    assert s["value_estimate"] == "non-randomised" and "non-randomised" in s["note"]
+    assert s["incremental_value_period"] == pytest.approx(18.0)
+    assert s["roi_period"] == pytest.approx(2.0)
+    # projected over 3 months (d = 0, q = 1): 9 × 3 × 2 = 54 → (54 − 6) / 6 = 8
+    assert s["roi_projected"] == pytest.approx(8.0)
+    # conversions of non-participants are not observed: no incremental conversions
+    assert math.isnan(s["incremental_conversions"]) and s["control_to_date"] == 0

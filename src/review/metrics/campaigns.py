@@ -42,6 +42,12 @@ Definitions (P = the window ``[start, end]``; timestamps in the bank's local tim
   (``pre``): ``inc(m) = (v_t(m) − v_t(pre)) − (v_c(m) − v_c(pre))``, which under
   randomisation has the expectation of ``v_t(m) − v_c(m)`` with far less noise (a customer's
   balance carries over from month to month).
+* **without a control group** — incremental conversions are not estimated (a non-participant
+  has no conversion to observe); value and ROI use the campaign's segment's non-participants
+  (users of ``target_segment`` registered by P's end, never assigned to the campaign) in
+  place of the control, the same difference in differences against the month before the
+  campaign's start month, labelled ``value_estimate = "non-randomised"`` (``"randomised"``
+  with a control group).
 * **ROI in period** — ``(Σ_{m in P} inc(m) × treated users − cost in P) ÷ cost in P``.
 * **ROI projected** — observed ``inc(a)`` at ages ``a = 0..A`` (months from the campaign's
   start month to P's last month), then ``ī·q^(a−A)`` up to ``ltv_horizon_months`` (``ī`` the
@@ -88,7 +94,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import date, datetime
 
 import ibis
 import numpy as np
@@ -124,7 +130,7 @@ SUMMARY_COLUMNS: tuple[str, ...] = (
     "incremental_lo", "incremental_hi", "estimate", "reward_cost_period", "campaign_spend_period",
     "cost_period", "cost_to_date", "incremental_value_period", "roi_period",
     "incremental_value_projected", "roi_projected", "roi_projected_lo", "roi_projected_hi",
-    "payback_month", "note",
+    "payback_month", "value_estimate", "note",
 )
 _COUNTS = ("users_period", "users_to_date", "cohort_conversions", "conversions_period",
            "conversions_to_date")
@@ -287,6 +293,49 @@ def value_by_month(campaigns: ibis.Table, assignments: ibis.Table, w: Window, *,
     return df, spread
 
 
+def non_participant_value(users: ibis.Table, assignments: ibis.Table, campaign_id: str,
+                          segment: str, campaign_start: date, w: Window, *,
+                          transactions: ibis.Table | None, balances: ibis.Table | None,
+                          margins: Mapping[str, float], aum_margin_annual: float
+                          ) -> tuple[pd.DataFrame, pd.DataFrame, int] | None:
+    """The comparison group of a campaign without control: its segment's non-participants.
+
+    Users of ``segment`` (all users when empty) registered by P's end and never assigned to
+    the campaign, with the same monthly value and spread as :func:`value_by_month` (labelled
+    ``variant = "control"`` so the ROI arithmetic is shared), and their number. Three small
+    engine queries; ``None`` without value tables.
+    """
+    first = month_start(campaign_start, -1)
+    val = user_month_value(Window(min(first, w.start), w.end), transactions=transactions,
+                           balances=balances, margins=margins,
+                           aum_margin_annual=aum_margin_annual)
+    if val is None:
+        return None
+    u = users.filter(users.registered_at < ibis.literal(w.ts_hi))
+    if segment:
+        u = u.filter(u.segment == segment)
+    part = assignments.filter(assignments.campaign_id == campaign_id).select("user_id")
+    u = u.anti_join(part, "user_id").select("user_id")
+    n = int(execute(u.aggregate(n=u.count()))["n"].iloc[0])
+    c_first = calendar_month_index(first)
+    j = u.join(val, "user_id")
+    j = j.filter(j.month_idx >= c_first)
+    monthly = execute(j.group_by("month_idx").aggregate(
+        value=j.value.sum(), active=j.count(where=j.value != 0)))
+    monthly["value"] = monthly["value"].astype("float64").round(6)
+    k = max(calendar_month_index(w.end) - c_first, 1)
+    per_user = j.group_by("user_id").aggregate(
+        pre=j.value.sum(where=j.month_idx == c_first),
+        obs=j.value.sum(where=j.month_idx > c_first))
+    per_user = per_user.mutate(d=per_user.obs.fill_null(0.0) / k - per_user.pre.fill_null(0.0))
+    spread = execute(per_user.aggregate(s1=per_user.d.sum(), s2=(per_user.d * per_user.d).sum()))
+    spread = spread.astype("float64").round(6)
+    for df in (monthly, spread):
+        df.insert(0, "variant", CONTROL)
+        df.insert(0, "campaign_id", campaign_id)
+    return monthly, spread, n
+
+
 # -- pure pandas: rates, increments, ROI ------------------------------------------------------
 def _rates(df: pd.DataFrame, end: datetime | None, window_days: int) -> pd.DataFrame:
     out = df.copy()
@@ -420,11 +469,24 @@ def campaign_tables(campaigns: ibis.Table, assignments: ibis.Table, w: Window, p
             base, base_note = math.nan, f"target segment {seg!r} is not a users.segment value"
         else:
             base, base_note = sizes[seg_key], None
+        cvalues = None if values is None else tuple(x[x["campaign_id"] == cid] for x in values)
+        value_estimate, n_cmp = "randomised", n0_td
+        if n0_td == 0:
+            value_estimate = "none"
+            if cvalues is not None and base_note is None and users is not None:
+                comp = non_participant_value(
+                    users, assignments, cid, seg_key, pd.Timestamp(c["start"]).date(), w,
+                    transactions=transactions, balances=balances, margins=rev.margin_per_txn,
+                    aum_margin_annual=rev.aum_margin_annual)
+                if comp is not None and comp[2] > 0:
+                    cvalues = (pd.concat([cvalues[0], comp[0]], ignore_index=True),
+                               pd.concat([cvalues[1], comp[1]], ignore_index=True))
+                    n_cmp = comp[2]
+                    value_estimate = "non-randomised"
 
         ctx = {"n0": n0, "x0": x0, "n0_td": n0_td, "n_t_td": n_t_td, "sp_p": sp_p,
                "sp_td": sp_td, "base": base, "base_note": base_note,
-               "values": None if values is None else tuple(
-                   x[x["campaign_id"] == cid] for x in values),
+               "values": cvalues, "value_estimate": value_estimate, "n_cmp": n_cmp,
                "start": pd.Timestamp(c["start"]), "w": w, "rev": rev}
         dims = {"campaign_id": cid, "name": c["name"], "kind": c["kind"],
                 "start": pd.Timestamp(c["start"]).date(), "end": pd.Timestamp(c["end"]).date(),
@@ -489,13 +551,18 @@ def _figures(g: pd.DataFrame, variants: Sequence[str], treated: bool, ctx: dict)
                  estimate="randomised" if note is None and n1 else "none")
         if note:
             notes.append(note)
-        roi = _roi(values, variants, f["users_to_date"], n0_td,
+        roi = _roi(values, variants, f["users_to_date"], ctx["n_cmp"],
                    campaign_start=ctx["start"], w=w, cost_p=cost_p,
                    cost_td=cost_td, horizon=rev.ltv_horizon_months,
                    discount=rev.monthly_discount_rate)
         if roi.pop("roi_note"):
             notes.append(_roi_note(roi, values))
         f.update(roi)
+        f["value_estimate"] = ctx["value_estimate"] if not math.isnan(
+            roi["incremental_value_projected"]) else "none"
+        if f["value_estimate"] == "non-randomised":
+            notes.append("no control group: value and ROI estimated against the segment's "
+                         "non-participants (non-randomised)")
     else:
         f.update(participation_rate=math.nan, incremental_conversions=math.nan,
                  incremental_lo=math.nan, incremental_hi=math.nan, estimate="control",
@@ -520,7 +587,7 @@ def _typed(df: pd.DataFrame) -> pd.DataFrame:
         elif c == "immature":
             df[c] = df[c].astype("bool")
         elif c in ("campaign_id", "name", "kind", "variant", "touch_channel", "estimate",
-                   "note", "target_segment", "start", "end"):
+                   "value_estimate", "note", "target_segment", "start", "end"):
             df[c] = df[c].astype("object")
         else:
             df[c] = df[c].astype("float64")

@@ -455,7 +455,8 @@ def campaign_reach(pm: PeriodMetrics, cfg: Params) -> None:
         Col("conversions_period", "col.conversions_period", "count"),
         Col("incremental_conversions", "col.incremental_conversions", "number"),
         Col("incremental_lo", "col.ci_lo", "number"),
-        Col("incremental_hi", "col.ci_hi", "number")], lang,
+        Col("incremental_hi", "col.ci_hi", "number"),
+        Col("estimate", "col.estimate", codes="estimate")], lang,
         min_cell=cfg.thresholds.min_cell_users))
     _immature_note(df, cfg)
     touch = pm.tables["campaigns.by_touch"]
@@ -614,7 +615,9 @@ def campaign_roi(pm: PeriodMetrics, cfg: Params) -> None:
         Col("roi_projected", "col.roi_projected", "ratio"),
         Col("roi_projected_lo", "col.ci_lo", "ratio"),
         Col("roi_projected_hi", "col.ci_hi", "ratio"),
-        Col("payback_month", "col.payback_month", "number")], lang, currency=pm.currency,
+        Col("payback_month", "col.payback_month", "number"),
+        Col("value_estimate", "col.value_estimate", codes="estimate")], lang,
+        currency=pm.currency,
         min_cell=cfg.thresholds.min_cell_users))
 
 
