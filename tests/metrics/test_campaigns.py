@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from datetime import date
 
 import ibis
 import pytest
@@ -289,3 +290,15 @@ def test_without_control_value_is_a_non_randomised_did_against_non_participants(
     assert s["roi_projected"] == pytest.approx(8.0)
     # conversions of non-participants are not observed: no incremental conversions
     assert math.isnan(s["incremental_conversions"]) and s["control_to_date"] == 0
+
+
+def test_monthly_trend_counts_people_and_conversions_by_month():
+    t = make_tables(campaigns=CAMPAIGNS, assignments=ASSIGNMENTS)
+    got = cm.monthly_trend(t["campaigns"], t["assignments"],
+                           window("2026-09-01", "2026-09-30")).set_index("month")
+    assert len(got) == 12
+    # treated assigned in August: t1..t4; converted: t1 in August, t2 and t3 in September;
+    # c1 (control, converted in August) never counted
+    assert got.loc[date(2026, 8, 1)].tolist() == [4, 1]
+    assert got.loc[date(2026, 9, 1)].tolist() == [0, 2]
+    assert got.loc[date(2026, 7, 1)].tolist() == [0, 0]

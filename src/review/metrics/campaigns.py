@@ -83,6 +83,9 @@ Breakdown tables (``breakdowns()`` keys; stored as ``campaigns.<name>``)
     One row per campaign × variant × ``touch_channel``: counts, cohort rate, ``immature``,
     conversions in P, incremental conversions (treated cells vs the campaign's pooled
     control), reward cost.
+``trend``
+    12 rows, one per calendar month ending with P's: ``month``, ``participants`` (distinct
+    treated people assigned that month), ``conversions`` (treated conversions that month).
 ``coverage``
     One row: ``people_period`` (distinct treated users in P, 人), ``person_campaigns_period``
     (人次), ``people_to_date``, ``person_campaigns_to_date``, ``control_people_period``.
@@ -103,7 +106,7 @@ from scipy.special import ndtri
 
 from review.config import Params
 from review.core.calendar import month_index as calendar_month_index
-from review.core.calendar import month_start
+from review.core.calendar import month_start, trend_months
 from review.metrics.common import (
     Measure,
     Window,
@@ -188,6 +191,33 @@ def campaign_cells(campaigns: ibis.Table, assignments: ibis.Table, w: Window, *,
     for c in _COUNTS:
         df[c] = df[c].fillna(0).astype("int64")
     return df.sort_values(["campaign_id", "variant", "touch_channel"]).reset_index(drop=True)
+
+
+def monthly_trend(campaigns: ibis.Table, assignments: ibis.Table, w: Window, *,
+                  campaign_ids: Sequence[str] = (), months: int = 12) -> pd.DataFrame:
+    """Participants and conversions of the campaigns in scope per calendar month (one query).
+
+    The ``months`` calendar months ending with the month of P's end (the last one cut at P's
+    end). Columns: ``month`` (first day, a date), ``participants`` (distinct treated users
+    assigned that month, over the campaigns: people), ``conversions`` (treated user-campaigns
+    with ``converted_at`` that month).
+    """
+    grid = trend_months(w.end, months)
+    tw = Window(grid[0], w.end)
+    scope = campaigns_in_scope(campaigns, w, campaign_ids).select("campaign_id")
+    a = assignments.semi_join(scope, "campaign_id")
+    a = a.filter(a.variant != CONTROL)
+    assigned = a.filter(tw.has_ts(a.assigned_at))
+    p = execute(assigned.group_by(m=month_index(assigned.assigned_at)).aggregate(
+        participants=assigned.user_id.nunique()))
+    conv = a.filter(a.converted_at.notnull() & tw.has_ts(a.converted_at))
+    c = execute(conv.group_by(m=month_index(conv.converted_at)).aggregate(
+        conversions=conv.count()))
+    out = pd.DataFrame({"month": grid, "m": [calendar_month_index(d) for d in grid]})
+    out = out.merge(p, on="m", how="left").merge(c, on="m", how="left")
+    for col in ("participants", "conversions"):
+        out[col] = out[col].fillna(0).astype("int64")
+    return out.drop(columns="m")
 
 
 def data_end(assignments: ibis.Table) -> datetime | None:
@@ -517,6 +547,7 @@ def campaign_tables(campaigns: ibis.Table, assignments: ibis.Table, w: Window, p
                                           columns=["campaign_id", "variant", *SUMMARY_COLUMNS])),
         "by_touch": _typed(pd.DataFrame(by_touch, columns=touch_cols)),
         "coverage": coverage(campaigns, assignments, w, campaign_ids=ids),
+        "trend": monthly_trend(campaigns, assignments, w, campaign_ids=ids),
     }
 
 
@@ -650,6 +681,10 @@ def breakdowns(t: Mapping[str, ibis.Table], w: Window, p: Params) -> dict[str, p
                    "participation_rate"]
     for name in ("summary", "by_variant", "by_touch"):
         out[name] = _mask(out[name], k, [c for c in period_cols if c in out[name]])
+    tr = out["trend"]
+    tr = tr.assign(_cell=tr["participants"].where(tr["participants"] != 0, k))
+    out["trend"] = suppress_small_cells(tr, "_cell", k, ["participants", "conversions"]
+                                        ).drop(columns="_cell")
     return out
 
 

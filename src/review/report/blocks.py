@@ -467,6 +467,16 @@ def campaign_reach(pm: PeriodMetrics, cfg: Params) -> None:
                                value_format="ratio", title=t("title.conversion_by_touch", lang),
                                xlabel=t("col.channel", lang), ylabel=t("col.cohort_rate", lang),
                                footnote=_foot(pm, cfg, "assignments"), lang=lang))
+    if "campaigns.trend" in pm.tables:
+        tr = _month_label(pm.tables["campaigns.trend"])
+        long = pd.concat([
+            tr.assign(series=t("col.participants_month", lang), value=tr["participants"]),
+            tr.assign(series=t("col.conversions_month", lang), value=tr["conversions"])])
+        show.chart(charts.trend(long, "month", "value", hue="series",
+                                title=t("title.campaign_trend", lang),
+                                xlabel=t("col.month", lang), ylabel=t("col.users", lang),
+                                footnote=_foot(pm, cfg, "assignments"), lang=lang,
+                                y_unit="count"))
     _suppression_note(pd.concat([df, touch]), cfg)
 
 
