@@ -90,7 +90,7 @@ _KPIS = [
     Kpi("incremental_conversions", "count", "higher", "campaigns",
         "Σ (treated − control cohort rate) × treated participants in the period, campaigns with a "
         "control group."),
-    Kpi("campaign_roi", "multiple", "higher", "campaigns",
+    Kpi("campaign_roi", "ratio", "higher", "campaigns",
         "(Incremental value in the period − its campaign cost) ÷ that cost, campaigns in "
         "scope; value = transaction margins + AUM margin."),
     Kpi("ltv_cac", "multiple", "higher", "budget",

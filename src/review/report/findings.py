@@ -74,6 +74,12 @@ def _fmt(value: float | None, unit: str, pm: PeriodMetrics, lang: str) -> str:
     return format_value(value, unit, lang, currency=pm.currency)
 
 
+def _p_text(p: float, pm: PeriodMetrics, lang: str) -> str:
+    """``p < 0.001`` or ``p = 0.0123`` (three significant digits, never ``0.00``)."""
+    text = _fmt(p, "pvalue", pm, lang)
+    return f"p {text}" if text.startswith("<") else f"p = {text}"
+
+
 def _table(pm: PeriodMetrics, name: str) -> pd.DataFrame | None:
     df = pm.tables.get(name)
     return None if df is None or df.empty else df
@@ -145,7 +151,7 @@ def experiments(pm: PeriodMetrics, lang: str) -> Iterator[Finding]:
                       lo=f"{row.abs_lo * 100:+.1f}", hi=f"{row.abs_hi * 100:+.1f}",
                       rate=_fmt(row.rate, "ratio", pm, lang),
                       control_rate=_fmt(row.control_rate, "ratio", pm, lang),
-                      p=_fmt(row.p_holm, "pvalue", pm, lang))
+                      p=_p_text(row.p_holm, pm, lang))
         if bool(row.significant) and row.direction in ("better", "worse"):
             worse = row.direction == "worse"
             yield _make(f"experiment_{row.direction}", 3 if worse else 1, subject, lang,
@@ -159,7 +165,7 @@ def experiments(pm: PeriodMetrics, lang: str) -> Iterator[Finding]:
         yield _make("srm" if red else "srm_warn", 3 if red else 2, str(row.campaign_id), lang,
                     magnitude=1.0, campaign=row.campaign_id,
                     chi2=_fmt(row.srm_chi2, "number", pm, lang),
-                    p=_fmt(row.srm_p, "pvalue", pm, lang))
+                    p=_p_text(row.srm_p, pm, lang))
 
 
 def _spikes(table: str, rule: str, severity: int, unit: str) -> Callable:
@@ -206,6 +212,8 @@ def spend_variance(pm: PeriodMetrics, lang: str) -> Iterator[Finding]:
                       actual=_fmt(row.actual, "currency", pm, lang),
                       planned=_fmt(row.planned, "currency", pm, lang),
                       pct=f"{abs(row.variance_pct) * 100:.0f}" if row.planned else "")
+        if row.category == "reserve" and row.variance_pct < 0:
+            continue  # a reserve kept unspent is its purpose: never advise spending it
         if not row.planned:
             if row.actual > 0:
                 yield _make("unplanned_spend", 1, str(row.category), lang,
