@@ -121,3 +121,26 @@ def test_nothing_to_find_and_language(lang):
     assert findings(_pm(), lang) == []
     out = findings(_pm([_kpi("mau_ratio", 0.5, 0.6, "red", 0.83)]), lang)
     assert ("月活占比" in out[0].title) == (lang == "zh")
+
+
+def test_payback_uncertain_only_without_a_significant_win():
+    roi = pd.DataFrame({"campaign_id": ["C1", "C1", "C1"], "variant": ["control", "A", "B"],
+                        "roi_period": [math.nan, -0.3, -0.8],
+                        "roi_projected": [math.nan, 2.1, 0.02],
+                        "roi_projected_lo": [math.nan, -0.13, -2.54],
+                        "roi_projected_hi": [math.nan, 4.35, 2.58],
+                        "incremental_value_projected": [math.nan, 700.0, 218.0],
+                        "cost_to_date": [0.0, 224.0, 214.0],
+                        "payback_month": [math.nan, 8.0, 24.0]})
+    readout = pd.DataFrame({
+        "campaign_id": ["C1", "C1"], "variant": ["A", "B"], "rate": [0.18, 0.12],
+        "control_rate": [0.12, 0.12], "abs_lift": [0.06, 0.0], "abs_lo": [0.05, -0.01],
+        "abs_hi": [0.07, 0.01], "p_holm": [1e-9, 0.16], "significant": [True, False],
+        "direction": ["better", "none"], "srm_chi2": [0.9, 0.9], "srm_p": [0.6, 0.6],
+        "srm_flag": [False, False], "srm_status": ["ok", "ok"]})
+    out = findings(_pm(campaigns__by_variant=roi, experiments__readout=readout))
+    # A: a significant winner (roll-out advice) gets no contradicting caveat; B: interval
+    # −254 % to +258 % spans zero → payback not established
+    assert set(_rules(out)) == {("experiment_better", "C1/A"), ("payback_uncertain", "C1/B")}
+    b = next(f for f in out if f.rule == "payback_uncertain")
+    assert b.evidence == "Projected ROI 2.0%, 95% interval -254.0% to 258.0%, which spans zero."

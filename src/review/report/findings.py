@@ -18,6 +18,8 @@ Rules
 ``overspend`` / ``underspend`` / ``unplanned_spend``   budget categories off plan by > 10 %
 ``negative_roi``              a campaign variant whose projected ROI is negative (no payback
                               within the LTV horizon)
+``payback_uncertain``         a variant, not a significant winner, whose projected ROI interval
+                              spans 0: payback not established
 """
 
 from __future__ import annotations
@@ -249,10 +251,36 @@ def negative_roi(pm: PeriodMetrics, lang: str) -> Iterator[Finding]:
                     payback=payback)
 
 
+def payback_uncertain(pm: PeriodMetrics, lang: str) -> Iterator[Finding]:
+    """Campaign variants whose projected ROI is not negative but whose 95 % interval spans 0,
+    and that did not beat control significantly: payback is not established (the subject of a
+    significant win gets that finding instead, never both)."""
+    df = _table(pm, "campaigns.by_variant")
+    if df is None or "roi_projected_lo" not in df:
+        return
+    won = set()
+    readout = _table(pm, "experiments.readout")
+    if readout is not None:
+        sig = readout[readout["significant"].fillna(False).astype(bool)]
+        won = {f"{c}/{v}" for c, v in zip(sig["campaign_id"], sig["variant"], strict=True)}
+    df = df[(df["variant"] != "control") & (df["roi_projected"] >= 0)
+            & (df["roi_projected_lo"] < 0)]
+    for row in df.itertuples():
+        subject = f"{row.campaign_id}/{row.variant}"
+        if subject in won:
+            continue
+        yield _make("payback_uncertain", 1, subject, lang,
+                    magnitude=float(row.roi_projected_hi - row.roi_projected_lo),
+                    campaign=f"{row.campaign_id} {row.variant}",
+                    projected=_fmt(row.roi_projected, "ratio", pm, lang),
+                    lo=_fmt(row.roi_projected_lo, "ratio", pm, lang),
+                    hi=_fmt(row.roi_projected_hi, "ratio", pm, lang))
+
+
 RULES: tuple[Callable[[PeriodMetrics, str], Iterator[Finding]], ...] = (
     kpi_status, funnel_drop, cac_outlier, experiments,
     _spikes("risk.failure_daily", "failure_spike", 3, "ratio"),
     _spikes("risk.crash_daily", "crash_spike", 2, "per_1k"),
     _spikes("risk.abnormal_logins_daily", "abnormal_login_spike", 2, "per_10k"),
-    complaint_surge, spend_variance, negative_roi,
+    complaint_surge, spend_variance, negative_roi, payback_uncertain,
 )
