@@ -462,8 +462,8 @@ def campaign_tables(campaigns: ibis.Table, assignments: ibis.Table, w: Window, p
                     users: ibis.Table | None = None, spend: ibis.Table | None = None,
                     transactions: ibis.Table | None = None,
                     balances: ibis.Table | None = None) -> dict[str, pd.DataFrame]:
-    """``summary``, ``by_variant``, ``by_touch``, ``coverage`` of the module docstring,
-    unsuppressed."""
+    """``summary``, ``by_variant``, ``by_touch``, ``coverage`` and ``trend`` of the module
+    docstring, unsuppressed."""
     ids = tuple(c.id for c in p.campaigns)
     days = p.thresholds.conversion_window_days
     rev = p.revenue
