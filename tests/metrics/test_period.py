@@ -141,7 +141,8 @@ def test_quarter_reports_activity_ratios_as_the_mean_of_its_months():
     con = ibis.duckdb.connect()
     for name in ("users", "events"):
         con.create_table(name, t[name].to_pyarrow())
-    q3 = Params.from_dict({"period": "2026-Q3", "start": "2026-07-01", "end": "2026-09-30"})
+    q3 = Params.from_dict({"period": "2026-Q3", "start": "2026-07-01", "end": "2026-09-30",
+                           "thresholds": {"min_cell_users": 1}})  # tiny on purpose
     pm = compute_period(con, q3)
     # MAU ratio: mean of .6, .3 and 0 = .3 (the quarter's distinct active users would give .6)
     assert pm.kpis["mau_ratio"].value == pytest.approx(0.3)
@@ -153,5 +154,6 @@ def test_quarter_reports_activity_ratios_as_the_mean_of_its_months():
     # counts stay totals of the quarter
     assert pm.kpis["active_users"].value == 6
     july = compute_period(con, Params.from_dict({"period": "2026-07", "start": "2026-07-01",
-                                                 "end": "2026-07-31"}))
+                                                 "end": "2026-07-31",
+                                                 "thresholds": {"min_cell_users": 1}}))
     assert july.kpis["mau_ratio"].value == pytest.approx(0.6) and july.kpis["mau_ratio"].note is None
