@@ -237,13 +237,12 @@ def params() -> None:
               help="The period (params/<id>.yaml) or file to copy.")
 def params_new(period: str, from_: str) -> int:
     """Scaffold params/PERIOD.yaml from an earlier period."""
-    from review.runner.scaffold import new_params_file
+    from review.runner.scaffold import scaffold_params
 
     source = Path(from_)
     if not source.suffix:
         source = paths.PARAMS_DIR / f"{from_}.yaml"
-    dest = new_params_file(period, source)
-    click.echo(f"wrote {dest}: check targets, budget and milestones")
+    click.echo(scaffold_params(period, source).message())
     return 0
 
 
