@@ -7,7 +7,7 @@ from datetime import date
 
 import pytest
 
-from review.data.rollup import user_day
+from review.data.rollup import feature_day, user_day
 from review.kpis import KPI_CATALOG
 from review.metrics import activity as act
 from review.metrics.common import Window
@@ -51,7 +51,7 @@ def test_activity_counts(t):
     # logins in P: u1 ×3, u2 ×1 = 4; active users u1, u2 = 2;
     # user-days (u1, 09-01), (u1, 09-30), (u2, 09-15) = 3;
     # feature events: account_query ×2, transfer, loan, bill_pay = 5; light: 2 + 1 = 3
-    got = act.activity_counts(t["events"], SEP, LIGHT).iloc[0].to_dict()
+    got = act.activity_counts(user_day(t["events"]), feature_day(t["events"]), SEP, LIGHT).iloc[0].to_dict()
     assert got == {"logins": 4, "active_users": 2, "active_user_days": 3,
                    "feature_events": 5, "light_events": 3}
 
@@ -90,7 +90,7 @@ def test_headline_zero_registered_base(t):
 
 
 def test_daily_active_users(t):
-    got = act.daily_active_users(t["events"], SEP)
+    got = act.daily_active_users(user_day(t["events"]), SEP)
     assert len(got) == 30 and got["date"].iloc[0] == date(2026, 9, 1)
     nonzero = got[got["dau"] > 0]
     # 09-01: u1 (2 logins); 09-15: u2 (1); 09-30: u1 (1)
@@ -103,20 +103,20 @@ def test_daily_active_users(t):
 def test_feature_usage_by_segment(t):
     # mass active users: u1, u2 = 2 (student: none active → no rows, u4's bill_pay dropped)
     # account_query: u1, u2 → 2/2 = 1.0; transfer: u2 → 0.5; loan: u2 → 0.5; unused: absent
-    got = act.feature_usage_by(t["events"], t["users"], SEP, "segment", k=1)
+    got = act.feature_usage_by(user_day(t["events"]), feature_day(t["events"]), t["users"], SEP, "segment", k=1)
     assert got["segment"].tolist() == ["mass"] * 3
     assert got["feature"].tolist() == ["account_query", "loan", "transfer"]
     assert got["users"].tolist() == [2, 1, 1]
     assert got["active_users"].tolist() == [2, 2, 2]
     assert got["usage_rate"].tolist() == [1.0, 0.5, 0.5]
     # k = 2: only account_query (2 users of 2 active) survives
-    sup = act.feature_usage_by(t["events"], t["users"], SEP, "segment", k=2)
+    sup = act.feature_usage_by(user_day(t["events"]), feature_day(t["events"]), t["users"], SEP, "segment", k=2)
     assert sup.loc[~sup["suppressed"], "feature"].tolist() == ["account_query"]
     assert sup.loc[sup["suppressed"], "usage_rate"].isna().all()
 
 
 def test_light_op_detail(t):
-    got = act.light_op_detail(t["events"], SEP, LIGHT)
+    got = act.light_op_detail(feature_day(t["events"]), SEP, LIGHT)
     # account_query 2, then bill_pay, loan, transfer 1 each (ties by name); total 5
     assert got["feature"].tolist() == ["account_query", "bill_pay", "loan", "transfer"]
     assert got["events"].tolist() == [2, 1, 1, 1]
@@ -126,12 +126,12 @@ def test_light_op_detail(t):
 
 def test_logins_by_platform(t):
     # android: u1 09-30 (1 login, 1 user); ios: u1 ×2 (1 user); unknown: u2 (1)
-    got = act.logins_by(t["events"], SEP, "platform", k=1)
+    got = act.logins_by(user_day(t["events"]), SEP, "platform", k=1)
     assert got["platform"].tolist() == ["android", "ios", "unknown"]
     assert got["logins"].tolist() == [1, 2, 1]
     assert got["users"].tolist() == [1, 1, 1]
     assert got["share"].tolist() == [0.25, 0.5, 0.25]
-    assert act.logins_by(t["events"], SEP, "platform", k=2)["suppressed"].all()
+    assert act.logins_by(user_day(t["events"]), SEP, "platform", k=2)["suppressed"].all()
 
 
 def test_activity_trend(t):
@@ -180,14 +180,14 @@ def test_demo_planted_activity_levels(demo_con):
     assert 0 < head["mau_ratio"].value <= 1
     assert 0 < head["stickiness"].value <= 1
     # the breakdowns agree with the headline
-    dau = act.daily_active_users(t["events"], w)
+    dau = act.daily_active_users(user_day(t["events"]), w)
     assert dau["dau"].sum() == head["stickiness"].numerator          # active user-days
     sep = act.activity_trend(user_day(t["events"]), t["users"], p.end).iloc[-1]
     assert sep["active_users"] == head["active_users"].value
     assert sep["mau_ratio"] == pytest.approx(head["mau_ratio"].value)
     assert sep["logins_per_active_day"] == pytest.approx(head["logins_per_active_day"].value)
-    light = act.light_op_detail(t["events"], w, p.thresholds.light_ops)
+    light = act.light_op_detail(feature_day(t["events"]), w, p.thresholds.light_ops)
     assert light.loc[light["light"], "share"].sum() == pytest.approx(
         head["light_op_share"].value)
-    usage = act.feature_usage_by(t["events"], t["users"], w, "segment", k=1)
+    usage = act.feature_usage_by(user_day(t["events"]), feature_day(t["events"]), t["users"], w, "segment", k=1)
     assert usage["usage_rate"].between(0, 1).all()

@@ -22,7 +22,8 @@ end + 1 day 00:00``; a day is a calendar date of ``ts``, the bank's local time)
   restricted to users who logged in, so the rate can exceed 1 only if the data has feature
   events without a login in P.
 
-All headline KPIs come from one query over P's events (:func:`activity_counts`).
+All headline KPIs come from one query over the daily rollups ``user_day`` and ``feature_day``
+(:mod:`review.data.rollup`; :func:`activity_counts`); raw events are read only to build them.
 
 Breakdown tables (``breakdowns`` keys; stored as ``activity.<name>``)
 --------------------------------------------------------------------
@@ -79,10 +80,12 @@ def _is_feature(event: ibis.StringValue) -> ibis.BooleanValue:
     return event.notin(NON_FEATURE_EVENTS)
 
 
-def activity_counts(events: ibis.Table, w: Window, light_ops: Sequence[str]) -> pd.DataFrame:
-    """The raw counts behind every activity KPI, in one query over P's events.
+def activity_counts(user_day: ibis.Table, feature_day: ibis.Table, w: Window,
+                    light_ops: Sequence[str]) -> pd.DataFrame:
+    """The counts behind every activity KPI, from the daily rollups (one engine query).
 
-    Events in ``w`` are grouped by (user, day), then summed, so ``events`` is scanned once.
+    ``user_day`` rows in ``w`` are grouped by (user, day) (a user may have a row per platform),
+    then summed; the light events come from ``feature_day``.
 
     Returns
     -------
@@ -92,21 +95,20 @@ def activity_counts(events: ibis.Table, w: Window, light_ops: Sequence[str]) -> 
         events, see module docstring) and ``light_events`` (feature events in
         ``light_ops``); all counts, 0 when P has no events.
     """
-    e = events.filter(w.has_ts(events.ts))
-    per_day = e.group_by(user_id=e.user_id, day=e.ts.date()).aggregate(
-        n_login=e.count(where=e.event == "login"),
-        n_feature=e.count(where=_is_feature(e.event)),
-        n_light=e.count(where=e.event.isin(tuple(light_ops))),
-    )
+    ud = user_day.filter(w.has_date(user_day.day))
+    per_day = ud.group_by(["user_id", "day"]).aggregate(n_login=ud.logins.sum(),
+                                                        n_feature=ud.feature_events.sum())
     has_login = per_day.n_login > 0
-    expr = per_day.aggregate(
+    users = per_day.aggregate(
         logins=per_day.n_login.sum(),
         active_users=per_day.user_id.nunique(where=has_login),
         active_user_days=per_day.count(where=has_login),
         feature_events=per_day.n_feature.sum(),
-        light_events=per_day.n_light.sum(),
     )
-    return execute(expr).fillna(0).astype("int64")
+    fd = feature_day.filter(w.has_date(feature_day.day)
+                            & feature_day.feature.isin(tuple(light_ops)))
+    light = fd.aggregate(light_events=fd.events.sum())
+    return execute(users.cross_join(light)).fillna(0).astype("int64")
 
 
 def activity_kpis(counts: pd.Series, registered_base: float, days: int) -> dict[str, Measure]:
@@ -130,16 +132,16 @@ def activity_kpis(counts: pd.Series, registered_base: float, days: int) -> dict[
     }
 
 
-def daily_active_users(events: ibis.Table, w: Window) -> pd.DataFrame:
-    """DAU and logins for every day of ``w`` (days without logins give 0).
+def daily_active_users(user_day: ibis.Table, w: Window) -> pd.DataFrame:
+    """DAU and logins for every day of ``w`` from ``user_day`` (days without logins give 0).
 
     Returns
     -------
     DataFrame
         ``date`` (date), ``dau`` (users with ≥1 login that day), ``logins`` (count).
     """
-    e = events.filter(w.has_ts(events.ts) & (events.event == "login"))
-    expr = e.group_by(date=e.ts.date()).aggregate(dau=e.user_id.nunique(), logins=e.count())
+    ud = user_day.filter(w.has_date(user_day.day) & (user_day.logins > 0))
+    expr = ud.group_by(date=ud.day).aggregate(dau=ud.user_id.nunique(), logins=ud.logins.sum())
     got = execute(expr)
     got["date"] = pd.to_datetime(got["date"]).dt.date
     by_day = got.set_index("date")
@@ -150,9 +152,9 @@ def daily_active_users(events: ibis.Table, w: Window) -> pd.DataFrame:
     return out.astype({"dau": "int64", "logins": "int64"})
 
 
-def feature_usage_by(events: ibis.Table, users: ibis.Table, w: Window, by: str, k: int
-                     ) -> pd.DataFrame:
-    """Feature usage rate by a ``users`` column (functional layering), one events scan.
+def feature_usage_by(user_day: ibis.Table, feature_day: ibis.Table, users: ibis.Table,
+                     w: Window, by: str, k: int) -> pd.DataFrame:
+    """Feature usage rate by a ``users`` column (functional layering), from the rollups.
 
     usage_rate(g, f) = users of group g with ≥1 event of feature f in ``w`` ÷ period active
     users of g (≥1 login in ``w``).
@@ -164,9 +166,10 @@ def feature_usage_by(events: ibis.Table, users: ibis.Table, w: Window, by: str, 
         ``suppressed`` (cells where ``users`` or ``active_users`` < ``k``), sorted by
         ``by`` and ``feature``.
     """
-    wanted = (events.event == "login") | _is_feature(events.event)
-    e = events.filter(w.has_ts(events.ts) & wanted)
-    pairs = e.select("user_id", "event").distinct()
+    ud = user_day.filter(w.has_date(user_day.day) & (user_day.logins > 0))
+    fd = feature_day.filter(w.has_date(feature_day.day))
+    pairs = ud.select("user_id", event=ibis.literal("login")).union(
+        fd.select("user_id", event=fd.feature), distinct=True)
     joined = pairs.join(users.select("user_id", by), "user_id")
     expr = joined.group_by([by, "event"]).aggregate(users=joined.count())
     got = execute(expr)
@@ -179,8 +182,9 @@ def feature_usage_by(events: ibis.Table, users: ibis.Table, w: Window, by: str, 
     return suppress_small_cells(out, "_cell", k).drop(columns="_cell")
 
 
-def light_op_detail(events: ibis.Table, w: Window, light_ops: Sequence[str]) -> pd.DataFrame:
-    """Feature events in ``w`` by feature, with their share and light-set flag.
+def light_op_detail(feature_day: ibis.Table, w: Window, light_ops: Sequence[str]
+                    ) -> pd.DataFrame:
+    """Feature events in ``w`` by feature (from ``feature_day``), share and light-set flag.
 
     Returns
     -------
@@ -188,8 +192,8 @@ def light_op_detail(events: ibis.Table, w: Window, light_ops: Sequence[str]) -> 
         ``feature``, ``events`` (count), ``share`` (of all feature events in ``w``, 0–1),
         ``light`` (bool), sorted by ``events`` descending then ``feature``.
     """
-    e = events.filter(w.has_ts(events.ts) & _is_feature(events.event))
-    got = execute(e.group_by(feature=e.event).aggregate(events=e.count()))
+    fd = feature_day.filter(w.has_date(feature_day.day))
+    got = execute(fd.group_by("feature").aggregate(events=fd.events.sum()))
     got = got.sort_values(["events", "feature"], ascending=[False, True], ignore_index=True)
     got["share"] = ratio_column(got["events"], pd.Series(got["events"].sum(), index=got.index))
     got["light"] = got["feature"].isin(list(light_ops)).astype(bool)
@@ -244,8 +248,8 @@ def activity_trend(user_day: ibis.Table, users: ibis.Table, end: date, months: i
                 "active_user_days", "logins_per_active_day", "stickiness"]]
 
 
-def logins_by(events: ibis.Table, w: Window, by: str, k: int) -> pd.DataFrame:
-    """Logins in ``w`` by an ``events`` column (e.g. ``platform``); null shown as ``unknown``.
+def logins_by(user_day: ibis.Table, w: Window, by: str, k: int) -> pd.DataFrame:
+    """Logins in ``w`` by a ``user_day`` key (``platform``); null shown as ``unknown``.
 
     Returns
     -------
@@ -253,17 +257,19 @@ def logins_by(events: ibis.Table, w: Window, by: str, k: int) -> pd.DataFrame:
         ``by``, ``logins`` (count), ``users`` (distinct users), ``share`` (of logins, 0–1),
         ``suppressed`` (``users`` < ``k``), sorted by ``by``.
     """
-    e = events.filter(w.has_ts(events.ts) & (events.event == "login"))
-    key = e[by].cast("string").fill_null("unknown")
-    expr = e.group_by(**{by: key}).aggregate(logins=e.count(), users=e.user_id.nunique())
+    ud = user_day.filter(w.has_date(user_day.day) & (user_day.logins > 0))
+    key = ud[by].cast("string").fill_null("unknown")
+    expr = ud.group_by(**{by: key}).aggregate(logins=ud.logins.sum(),
+                                              users=ud.user_id.nunique())
     got = execute(expr).sort_values(by, ignore_index=True)
     got["share"] = ratio_column(got["logins"], pd.Series(got["logins"].sum(), index=got.index))
     return suppress_small_cells(got, "users", k)
 
 
 def headline(t: Mapping[str, ibis.Table], w: Window, p: Params) -> dict[str, Measure]:
-    """The activity KPIs for ``w``: one events query plus one users query."""
-    counts = activity_counts(t["events"], w, p.thresholds.light_ops).iloc[0]
+    """The activity KPIs for ``w``: one rollup query plus one users query."""
+    counts = activity_counts(rollup(t, "user_day"), rollup(t, "feature_day"), w,
+                             p.thresholds.light_ops).iloc[0]
     base = float(user_counts(t["users"], w)["registered_base"].iloc[0])
     return activity_kpis(counts, base, w.days)
 
@@ -272,13 +278,14 @@ def breakdowns(t: Mapping[str, ibis.Table], w: Window, p: Params) -> dict[str, p
     """The activity tables of the module docstring (those whose tables are present)."""
     if "events" not in t:
         return {}
-    events, k, light = t["events"], p.thresholds.min_cell_users, p.thresholds.light_ops
+    k, light = p.thresholds.min_cell_users, p.thresholds.light_ops
+    ud, fd = rollup(t, "user_day"), rollup(t, "feature_day")
     out = {
-        "dau": daily_active_users(events, w),
-        "light_ops": light_op_detail(events, w, light),
-        "logins_by_platform": logins_by(events, w, "platform", k),
+        "dau": daily_active_users(ud, w),
+        "light_ops": light_op_detail(fd, w, light),
+        "logins_by_platform": logins_by(ud, w, "platform", k),
     }
     if "users" in t:
-        out["feature_usage_by_segment"] = feature_usage_by(events, t["users"], w, "segment", k)
-        out["trend"] = activity_trend(rollup(t, "user_day"), t["users"], w.end)
+        out["feature_usage_by_segment"] = feature_usage_by(ud, fd, t["users"], w, "segment", k)
+        out["trend"] = activity_trend(ud, t["users"], w.end)
     return out
