@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from review.config import load_params
+from review.data.rollup import txn_day, user_day
 from review.kpis import KPI_CATALOG
 from review.metrics import risk
 from review.metrics.common import Window
@@ -75,17 +76,17 @@ def test_empty_period_and_missing_tables(t):
 
 
 def test_daily_counts(t):
-    tx = risk.daily_mobile_transactions(t["transactions"], SEP, AUG)
+    tx = risk.daily_mobile_transactions(txn_day(t["transactions"]), SEP, AUG)
     assert tx.values.tolist() == [[date(2026, 8, 15), 4, 1], [date(2026, 9, 1), 2, 1],
                                   [date(2026, 9, 30), 1, 1]]
-    ev = risk.daily_login_counts(t["events"], SEP).set_index("date")
+    ev = risk.daily_login_counts(user_day(t["events"]), SEP).set_index("date")
     assert ev.loc[date(2026, 9, 1)].tolist() == [2, 1, 1, 1]   # logins, flagged, biometric, crash
     assert ev.loc[date(2026, 9, 30)].tolist() == [1, 0, 1, 0]
     assert date(2026, 10, 1) not in ev.index
 
 
 def test_failure_rate_daily_from_tables(t):
-    got = risk.failure_rate_daily(t["transactions"], SEP, AUG)
+    got = risk.failure_rate_daily(txn_day(t["transactions"]), SEP, AUG)
     assert len(got) == 30
     day1 = got.iloc[0]
     # centre = August's pooled rate 1/4; day 1: 1/2 with n = 2:
@@ -171,7 +172,7 @@ def test_demo_october_centre_not_inflated_by_september_incident(demo_con):
     p = load_params(PARAMS_DIR / "2026-10.yaml")
     truth = demo_con.table("ground_truth").execute().set_index("key")
     w = Window(p.start, p.end)
-    got = risk.failure_rate_daily(demo_con.table("transactions"), w,
+    got = risk.failure_rate_daily(txn_day(demo_con.table("transactions")), w,
                                   risk.baseline_window(w, p.thresholds.baseline_days))
     normal = float(truth.loc["failure_incident.baseline_rate", "value"])
     assert abs(got["centre"].iloc[0] - normal) < 0.002      # not pulled up by the incident
@@ -179,7 +180,7 @@ def test_demo_october_centre_not_inflated_by_september_incident(demo_con):
 
 
 def test_biometric_by_age_and_suppression(t):
-    got = risk.biometric_by_age(t["events"], t["users"], SEP).set_index("age_band")
+    got = risk.biometric_by_age(user_day(t["events"]), t["users"], SEP).set_index("age_band")
     # 25-34: u1 (fingerprint, password), u2 (face) → users 2, logins 3, biometric 2
     # 65+: u3 (sms) → users 1, logins 1, biometric 0
     assert got.loc["25-34", ["users", "logins", "biometric_logins"]].tolist() == [2, 3, 2]
@@ -205,7 +206,7 @@ def test_planted_failure_incident_is_flagged(demo_con):
     detail = truth.loc[truth["key"] == "failure_incident", "detail"].iloc[0]
     incident = {date.fromisoformat(d) for d in json.loads(detail)}
     w = Window(p.start, p.end)
-    got = risk.failure_rate_daily(t["transactions"], w, risk.baseline_window(w, 84))
+    got = risk.failure_rate_daily(txn_day(t["transactions"]), w, risk.baseline_window(w, 84))
     flagged = set(got.loc[got["flagged"], "date"])
     assert incident <= flagged
     assert len(flagged - incident) <= 1
@@ -217,7 +218,7 @@ def test_planted_crash_spike_is_flagged(demo_con):
     spike = json.loads(truth.loc[truth["key"] == "crash_spike", "detail"].iloc[0])
     start, end = date.fromisoformat(spike["start"]), date.fromisoformat(spike["end"])
     w = Window(p.start, p.end)
-    got = risk.crash_daily(demo_con.table("events"), w, risk.baseline_window(w, 84))
+    got = risk.crash_daily(user_day(demo_con.table("events")), w, risk.baseline_window(w, 84))
     flagged = list(got.loc[got["flagged"], "date"])
     assert any(start <= d <= end for d in flagged)
     assert sum(not start <= d <= end for d in flagged) <= 1

@@ -12,7 +12,8 @@ Headline KPIs (``review.kpis``, family ``risk``)
 ``crash_per_1k_logins``
     ``crash`` events per 1,000 logins in P.
 
-Every ratio is ``NaN`` with a note when its denominator is zero.
+Every ratio is ``NaN`` with a note when its denominator is zero. The counts come from the daily
+rollups ``user_day`` and ``txn_day`` (:mod:`review.data.rollup`), not from raw events.
 
 Daily control charts
 --------------------
@@ -62,6 +63,7 @@ import numpy as np
 import pandas as pd
 
 from review.config import Params
+from review.data.rollup import rollup
 from review.metrics.common import (
     Measure,
     Window,
@@ -79,14 +81,13 @@ KPI_REQUIRES: dict[str, tuple[str, ...]] = {
     "biometric_share": ("events",),
     "crash_per_1k_logins": ("events",),
 }
-BIOMETRIC_METHODS: tuple[str, ...] = ("fingerprint", "face")
 SIGMAS = 3.0
 
 
 def _in_any(col: ibis.Value, windows: tuple[Window, ...]) -> ibis.BooleanValue:
-    cond = windows[0].has_ts(col)
+    cond = windows[0].has_date(col)
     for w in windows[1:]:
-        cond = cond | w.has_ts(col)
+        cond = cond | w.has_date(col)
     return cond
 
 
@@ -94,34 +95,35 @@ def _as_dates(s: pd.Series) -> pd.Series:
     return pd.to_datetime(s).dt.date
 
 
-# -- daily counts (one engine query per table) ------------------------------------------------------
-def daily_mobile_transactions(transactions: ibis.Table, *windows: Window) -> pd.DataFrame:
-    """Attempted and failed mobile transactions per calendar day inside any of ``windows``.
+# -- daily counts (one engine query per rollup) -----------------------------------------------------
+def daily_mobile_transactions(txn_day: ibis.Table, *windows: Window) -> pd.DataFrame:
+    """Attempted and failed mobile transactions per calendar day inside any of ``windows``,
+    from the ``txn_day`` rollup.
 
     Columns: ``date`` (a date), ``attempted``, ``failed`` (counts). Days without mobile
     transactions have no row.
     """
-    tx = transactions.filter(transactions.channel == "mobile", _in_any(transactions.ts, windows))
-    df = execute(tx.group_by(date=tx.ts.date()).aggregate(
-        attempted=tx.count(), failed=tx.count(where=tx.status == "failed")))
+    tx = txn_day.filter(txn_day.channel == "mobile", _in_any(txn_day.day, windows))
+    df = execute(tx.group_by(date=tx.day).aggregate(
+        attempted=tx.txns.sum(), failed=tx.txns.sum(where=tx.status == "failed")))
+    df["failed"] = df["failed"].fillna(0).astype("int64")
     df["date"] = _as_dates(df["date"])
     return df.sort_values("date").reset_index(drop=True)
 
 
-def daily_login_counts(events: ibis.Table, *windows: Window) -> pd.DataFrame:
-    """Logins, risk-flagged logins, biometric logins and crashes per day in any of ``windows``.
+def daily_login_counts(user_day: ibis.Table, *windows: Window) -> pd.DataFrame:
+    """Logins, risk-flagged logins, biometric logins and crashes per day in any of ``windows``,
+    from the ``user_day`` rollup.
 
-    One scan of ``events``. Columns: ``date`` (a date), ``logins``, ``flagged_logins``
-    (``risk_flag`` true), ``biometric_logins`` (fingerprint/face), ``crashes`` (counts).
+    Columns: ``date`` (a date), ``logins``, ``flagged_logins`` (``risk_flag`` true),
+    ``biometric_logins`` (fingerprint/face), ``crashes`` (counts). Days without logins or
+    crashes have no row.
     """
-    e = events.filter(events.event.isin(["login", "crash"]), _in_any(events.ts, windows))
-    login = e.event == "login"
-    df = execute(e.group_by(date=e.ts.date()).aggregate(
-        logins=e.count(where=login),
-        flagged_logins=e.count(where=login & e.risk_flag.fill_null(False)),
-        biometric_logins=e.count(where=login & e.auth_method.isin(list(BIOMETRIC_METHODS))),
-        crashes=e.count(where=e.event == "crash"),
-    ))
+    ud = user_day.filter((user_day.logins > 0) | (user_day.crashes > 0),
+                         _in_any(user_day.day, windows))
+    df = execute(ud.group_by(date=ud.day).aggregate(
+        logins=ud.logins.sum(), flagged_logins=ud.risk_logins.sum(),
+        biometric_logins=ud.bio_logins.sum(), crashes=ud.crashes.sum()))
     df["date"] = _as_dates(df["date"])
     return df.sort_values("date").reset_index(drop=True)
 
@@ -226,36 +228,35 @@ def control_chart(daily: pd.DataFrame, count_col: str, total_col: str, w: Window
     return cur
 
 
-def failure_rate_daily(transactions: ibis.Table, w: Window, baseline: Window) -> pd.DataFrame:
+def failure_rate_daily(txn_day: ibis.Table, w: Window, baseline: Window) -> pd.DataFrame:
     """Daily mobile failure rate (ratio) of P with a p-chart (module docstring)."""
-    daily = daily_mobile_transactions(transactions, w, baseline)
+    daily = daily_mobile_transactions(txn_day, w, baseline)
     return control_chart(daily, "failed", "attempted", w, baseline, kind="p")
 
 
-def abnormal_logins_daily(events: ibis.Table, w: Window, baseline: Window) -> pd.DataFrame:
+def abnormal_logins_daily(user_day: ibis.Table, w: Window, baseline: Window) -> pd.DataFrame:
     """Daily risk-flagged logins per 10,000 logins of P with a p-chart (module docstring)."""
-    daily = daily_login_counts(events, w, baseline)
+    daily = daily_login_counts(user_day, w, baseline)
     return control_chart(daily, "flagged_logins", "logins", w, baseline, kind="p",
                          scale=10_000)
 
 
-def crash_daily(events: ibis.Table, w: Window, baseline: Window) -> pd.DataFrame:
+def crash_daily(user_day: ibis.Table, w: Window, baseline: Window) -> pd.DataFrame:
     """Daily crashes per 1,000 logins of P with a u-chart (module docstring)."""
-    daily = daily_login_counts(events, w, baseline)
+    daily = daily_login_counts(user_day, w, baseline)
     return control_chart(daily, "crashes", "logins", w, baseline, kind="u", scale=1_000)
 
 
-def biometric_by_age(events: ibis.Table, users: ibis.Table, w: Window) -> pd.DataFrame:
+def biometric_by_age(user_day: ibis.Table, users: ibis.Table, w: Window) -> pd.DataFrame:
     """Biometric adoption by age band (not suppressed; ``breakdowns`` masks small cells).
 
     Columns: ``age_band``, ``users`` (distinct users with a login in P), ``logins``,
     ``biometric_logins`` (counts), ``biometric_share`` (biometric ÷ logins, ratio).
     """
-    e = events.filter(events.event == "login", w.has_ts(events.ts))
-    j = e.join(users.select("user_id", "age_band"), "user_id")
+    ud = user_day.filter(user_day.logins > 0, w.has_date(user_day.day))
+    j = ud.join(users.select("user_id", "age_band"), "user_id")
     df = execute(j.group_by("age_band").aggregate(
-        users=j.user_id.nunique(), logins=j.count(),
-        biometric_logins=j.count(where=j.auth_method.isin(list(BIOMETRIC_METHODS)))))
+        users=j.user_id.nunique(), logins=j.logins.sum(), biometric_logins=j.bio_logins.sum()))
     df["biometric_share"] = ratio_column(df["biometric_logins"], df["logins"])
     return df.sort_values("age_band").reset_index(drop=True)
 
@@ -265,13 +266,13 @@ def headline(t: Mapping[str, ibis.Table], w: Window, p: Params) -> dict[str, Mea
     """The risk KPIs of window ``w`` (one aggregate per table; missing tables → NaN + note)."""
     out: dict[str, Measure] = {}
     if "transactions" in t:
-        tx = daily_mobile_transactions(t["transactions"], w)
+        tx = daily_mobile_transactions(rollup(t, "txn_day"), w)
         out["failure_rate"] = Measure.ratio(tx["failed"].sum(), tx["attempted"].sum(),
                                             what="attempted mobile transactions in P")
     else:
         out["failure_rate"] = Measure.missing("needs table transactions")
     if "events" in t:
-        ev = daily_login_counts(t["events"], w)
+        ev = daily_login_counts(rollup(t, "user_day"), w)
         logins = ev["logins"].sum()
         what = "logins in P"
         out["abnormal_logins_per_10k"] = Measure.ratio(ev["flagged_logins"].sum(), logins,
@@ -286,20 +287,20 @@ def headline(t: Mapping[str, ibis.Table], w: Window, p: Params) -> dict[str, Mea
 
 
 def breakdowns(t: Mapping[str, ibis.Table], w: Window, p: Params) -> dict[str, pd.DataFrame]:
-    """The risk breakdown tables of P (module docstring); one events scan for the charts."""
+    """The risk breakdown tables of P (module docstring); one ``user_day`` query for the charts."""
     cw = baseline_window(w, p.thresholds.baseline_days)
     out: dict[str, pd.DataFrame] = {}
     if "transactions" in t:
-        out["failure_daily"] = failure_rate_daily(t["transactions"], w, cw)
+        out["failure_daily"] = failure_rate_daily(rollup(t, "txn_day"), w, cw)
     if "events" in t:
-        daily = daily_login_counts(t["events"], w, cw)
+        daily = daily_login_counts(rollup(t, "user_day"), w, cw)
         out["abnormal_logins_daily"] = control_chart(
             daily, "flagged_logins", "logins", w, cw, kind="p", scale=10_000)
         out["crash_daily"] = control_chart(daily, "crashes", "logins", w, cw, kind="u",
                                            scale=1_000)
         if "users" in t:
             out["biometric_by_age"] = suppress_small_cells(
-                biometric_by_age(t["events"], t["users"], w), "users",
+                biometric_by_age(rollup(t, "user_day"), t["users"], w), "users",
                 p.thresholds.min_cell_users)
     return out
 
