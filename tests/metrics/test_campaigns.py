@@ -11,6 +11,7 @@ from scipy.special import ndtri
 
 from review.config import Params, load_params
 from review.data.contract import TABLES
+from review.data.rollup import txn_day
 from review.metrics import campaigns as cm
 from review.metrics.budget import headline as budget_headline
 from review.metrics.common import Window
@@ -180,7 +181,7 @@ def _roi(aum_margin: float):
                 revenue={"margin_per_txn": {"transfer": 1.0}, "aum_margin_annual": aum_margin,
                          "ltv_horizon_months": 3, "monthly_discount_rate": 0.0})
     out = cm.campaign_tables(t["campaigns"], t["assignments"], window("2026-09-01", "2026-09-30"),
-                             p, spend=t["spend"], transactions=t["transactions"],
+                             p, spend=t["spend"], txn_day=txn_day(t["transactions"]),
                              balances=t["balances"])
     return out["summary"].iloc[0]
 
@@ -225,7 +226,8 @@ def _demo(demo_con, **revenue):
 def test_demo_winning_variant_pays_back_and_null_does_not(demo_con):
     t, p = _demo(demo_con)
     out = cm.campaign_tables(t["campaigns"], t["assignments"], Window(p.start, p.end), p,
-                             users=t["users"], spend=t["spend"], transactions=t["transactions"],
+                             users=t["users"], spend=t["spend"],
+                             txn_day=txn_day(t["transactions"]),
                              balances=t["balances"])
     v = out["by_variant"].set_index(["campaign_id", "variant"])
     assert v.loc[("C01", "A"), "roi_projected"] > 0          # planted +6 pp and new funds
@@ -239,7 +241,7 @@ def test_demo_aum_margin_moves_roi_and_ltv_cac(demo_con):
         t, p = _demo(demo_con, aum_margin_annual=rate)
         w = Window(p.start, p.end)
         out = cm.campaign_tables(t["campaigns"], t["assignments"], w, p, users=t["users"],
-                                 spend=t["spend"], transactions=t["transactions"],
+                                 spend=t["spend"], txn_day=txn_day(t["transactions"]),
                                  balances=t["balances"])
         roi = out["by_variant"].set_index(["campaign_id", "variant"]).loc[("C01", "A")]
         got[rate] = (roi["roi_projected"], budget_headline(t, w, p)["ltv_cac"].value)

@@ -8,6 +8,7 @@ from datetime import date, timedelta
 
 import pytest
 
+from review.data.rollup import txn_day, user_day
 from review.kpis import KPI_CATALOG
 from review.metrics import value as val
 from tests.metrics.helpers import make_params, make_tables, rows, window
@@ -41,7 +42,7 @@ def t():
 def test_transaction_totals(t):
     # successful in P: T1 (mobile 100), T2 (branch 1000), T5 (web 20), T7 (mobile 30)
     # → 4 transactions, GMV 1150, mobile 2 (130), share 2/4
-    got = val.transaction_totals(t["transactions"], SEP).iloc[0]
+    got = val.transaction_totals(txn_day(t["transactions"]), SEP).iloc[0]
     assert got["transactions"] == 4
     assert got["gmv"] == pytest.approx(1150.0)
     assert got["mobile_transactions"] == 2
@@ -59,22 +60,22 @@ def test_empty_period_gives_zero_counts_and_nan_share(t):
 
 
 def test_transactions_by_type_and_channel(t):
-    by_type = val.transactions_by(t["transactions"], SEP, "type")
+    by_type = val.transactions_by(txn_day(t["transactions"]), SEP, "type")
     # transfer: T1 100 + T5 20 = 2 / 120; wealth: T2 1000; bill_pay: T7 30
     assert by_type["type"].tolist() == ["transfer", "bill_pay", "wealth"]
     assert by_type["transactions"].tolist() == [2, 1, 1]
     assert by_type["gmv"].tolist() == pytest.approx([120.0, 30.0, 1000.0])
     assert by_type["share_transactions"].tolist() == pytest.approx([0.5, 0.25, 0.25])
     assert by_type["share_gmv"].tolist() == pytest.approx([120 / 1150, 30 / 1150, 1000 / 1150])
-    by_channel = val.transactions_by(t["transactions"], SEP, "channel").set_index("channel")
+    by_channel = val.transactions_by(txn_day(t["transactions"]), SEP, "channel").set_index("channel")
     assert by_channel["transactions"].to_dict() == {"mobile": 2, "branch": 1, "web": 1}
     assert by_channel.loc["branch", "gmv"] == pytest.approx(1000.0)
     with pytest.raises(ValueError, match="type' or 'channel"):
-        val.transactions_by(t["transactions"], SEP, "status")
+        val.transactions_by(txn_day(t["transactions"]), SEP, "status")
 
 
 def test_mobile_share_trend(t):
-    trend = val.mobile_share_trend(t["transactions"], SEP)
+    trend = val.mobile_share_trend(txn_day(t["transactions"]), SEP)
     # 12 months Oct 2025 .. Sep 2026; Aug: T6 only (mobile) → 1.0; Sep: 2/4; October's T3 is
     # after P's end → not in any month; other months empty → share NaN, counts 0
     assert trend["month"].tolist()[0] == date(2025, 10, 1)
@@ -89,7 +90,8 @@ def test_mobile_share_trend(t):
 
 
 def test_channel_preference_by_age(t):
-    got = val.channel_preference_by_age(t["transactions"], t["users"], SEP).set_index("age_band")
+    got = val.channel_preference_by_age(
+        txn_day(t["transactions"]), t["users"], SEP).set_index("age_band")
     # 25-34: u1 (T1 mobile, T2 branch), u3 (T7 mobile): users 2, mobile users 2, txns 3, mobile 2
     # 65+: u2 (T5 web): users 1, mobile users 0, txns 1
     assert got.loc["25-34", ["users", "mobile_users", "transactions",
@@ -202,7 +204,8 @@ def ltv_tables():
 
 def test_ltv_cohort_activity(ltv_tables):
     t = ltv_tables
-    got = val.ltv_cohort_activity(t["users"], t["transactions"], t["events"], SEP,
+    got = val.ltv_cohort_activity(t["users"], txn_day(t["transactions"]),
+                                  user_day(t["events"]), SEP,
                                   margins=MARGINS)
     # referral cohorts: July (r1, r2, r5), August (r3); last full month = September
     # age 0: users 3 + 1 = 4; active r1, r2 (t1), r5, r3 = 4; margin t1 = 1
@@ -221,7 +224,8 @@ def test_ltv_cohort_activity(ltv_tables):
 
 def test_ltv_by_channel_known_answer(ltv_tables):
     t = ltv_tables
-    act = val.ltv_cohort_activity(t["users"], t["transactions"], t["events"], SEP,
+    act = val.ltv_cohort_activity(t["users"], txn_day(t["transactions"]),
+                                  user_day(t["events"]), SEP,
                                   margins=MARGINS)
     got = val.ltv_by_channel(act, horizon_months=4, monthly_discount_rate=0.1,
                              margins=MARGINS).set_index("acquisition_channel")
@@ -254,7 +258,8 @@ def test_ltv_curve_decays_geometrically():
 
 def test_ltv_without_margins_is_nan_with_note(ltv_tables):
     t = ltv_tables
-    act = val.ltv_cohort_activity(t["users"], t["transactions"], t["events"], SEP, margins={})
+    act = val.ltv_cohort_activity(t["users"], txn_day(t["transactions"]),
+                                  user_day(t["events"]), SEP, margins={})
     got = val.ltv_by_channel(act, horizon_months=4, monthly_discount_rate=0.0, margins={})
     assert got["ltv"].isna().all()
     assert got["note"].str.contains("margin_per_txn").all()

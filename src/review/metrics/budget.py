@@ -78,6 +78,7 @@ import ibis
 import pandas as pd
 
 from review.config import Budget, Params
+from review.data.rollup import rollup
 from review.metrics.common import (
     Measure,
     Window,
@@ -302,7 +303,7 @@ def _ltv_tables(t: Mapping[str, ibis.Table], w: Window,
                 p: Params) -> tuple[pd.DataFrame, pd.DataFrame]:
     """LTV by channel and the LTV curve (one cohort query), from :mod:`review.metrics.value`."""
     rev = p.revenue
-    act = ltv_cohort_activity(t["users"], t["transactions"], t["events"], w,
+    act = ltv_cohort_activity(t["users"], rollup(t, "txn_day"), rollup(t, "user_day"), w,
                               margins=rev.margin_per_txn, balances=t.get("balances"),
                               aum_margin_annual=rev.aum_margin_annual)
     kw = {"horizon_months": rev.ltv_horizon_months,

@@ -107,6 +107,7 @@ from scipy.special import ndtri
 from review.config import Params
 from review.core.calendar import month_index as calendar_month_index
 from review.core.calendar import month_start, trend_months
+from review.data.rollup import rollup
 from review.metrics.common import (
     Measure,
     Window,
@@ -272,7 +273,7 @@ def campaign_spend(spend: ibis.Table, w: Window) -> pd.DataFrame:
 
 
 def value_by_month(campaigns: ibis.Table, assignments: ibis.Table, w: Window, *,
-                   campaign_ids: Sequence[str] = (), transactions: ibis.Table | None,
+                   campaign_ids: Sequence[str] = (), txn_day: ibis.Table | None,
                    balances: ibis.Table | None, margins: Mapping[str, float],
                    aum_margin_annual: float
                    ) -> tuple[pd.DataFrame, pd.DataFrame] | None:
@@ -297,7 +298,7 @@ def value_by_month(campaigns: ibis.Table, assignments: ibis.Table, w: Window, *,
         return None
     first = month_start(pd.Timestamp(lo).date(), -1)  # the month before the first start
     vw = Window(min(first, w.start), w.end)
-    val = user_month_value(vw, transactions=transactions, balances=balances, margins=margins,
+    val = user_month_value(vw, txn_day=txn_day, balances=balances, margins=margins,
                            aum_margin_annual=aum_margin_annual)
     if val is None:
         return None
@@ -325,7 +326,7 @@ def value_by_month(campaigns: ibis.Table, assignments: ibis.Table, w: Window, *,
 
 def non_participant_value(users: ibis.Table, assignments: ibis.Table, campaign_id: str,
                           segment: str, campaign_start: date, w: Window, *,
-                          transactions: ibis.Table | None, balances: ibis.Table | None,
+                          txn_day: ibis.Table | None, balances: ibis.Table | None,
                           margins: Mapping[str, float], aum_margin_annual: float
                           ) -> tuple[pd.DataFrame, pd.DataFrame, int] | None:
     """The comparison group of a campaign without control: its segment's non-participants.
@@ -336,7 +337,7 @@ def non_participant_value(users: ibis.Table, assignments: ibis.Table, campaign_i
     engine queries; ``None`` without value tables.
     """
     first = month_start(campaign_start, -1)
-    val = user_month_value(Window(min(first, w.start), w.end), transactions=transactions,
+    val = user_month_value(Window(min(first, w.start), w.end), txn_day=txn_day,
                            balances=balances, margins=margins,
                            aum_margin_annual=aum_margin_annual)
     if val is None:
@@ -460,10 +461,11 @@ def _se_diff(spread: pd.DataFrame, group: Sequence[str], n_t: int, n_c: int) -> 
 
 def campaign_tables(campaigns: ibis.Table, assignments: ibis.Table, w: Window, p: Params, *,
                     users: ibis.Table | None = None, spend: ibis.Table | None = None,
-                    transactions: ibis.Table | None = None,
+                    txn_day: ibis.Table | None = None,
                     balances: ibis.Table | None = None) -> dict[str, pd.DataFrame]:
     """``summary``, ``by_variant``, ``by_touch``, ``coverage`` and ``trend`` of the module
-    docstring, unsuppressed."""
+    docstring, unsuppressed. ``txn_day`` is the daily transaction rollup
+    (:mod:`review.data.rollup`) the value of participants comes from."""
     ids = tuple(c.id for c in p.campaigns)
     days = p.thresholds.conversion_window_days
     rev = p.revenue
@@ -473,9 +475,9 @@ def campaign_tables(campaigns: ibis.Table, assignments: ibis.Table, w: Window, p
     sizes = segment_sizes(users, w) if users is not None else None
     cspend = campaign_spend(spend, w) if spend is not None else None
     values = None
-    if transactions is not None or balances is not None:
+    if txn_day is not None or balances is not None:
         values = value_by_month(campaigns, assignments, w, campaign_ids=ids,
-                                transactions=transactions, balances=balances,
+                                txn_day=txn_day, balances=balances,
                                 margins=rev.margin_per_txn, aum_margin_annual=rev.aum_margin_annual)
 
     summary, by_variant, by_touch = [], [], []
@@ -506,7 +508,7 @@ def campaign_tables(campaigns: ibis.Table, assignments: ibis.Table, w: Window, p
             if cvalues is not None and base_note is None and users is not None:
                 comp = non_participant_value(
                     users, assignments, cid, seg_key, pd.Timestamp(c["start"]).date(), w,
-                    transactions=transactions, balances=balances, margins=rev.margin_per_txn,
+                    txn_day=txn_day, balances=balances, margins=rev.margin_per_txn,
                     aum_margin_annual=rev.aum_margin_annual)
                 if comp is not None and comp[2] > 0:
                     cvalues = (pd.concat([cvalues[0], comp[0]], ignore_index=True),
@@ -628,7 +630,8 @@ def _typed(df: pd.DataFrame) -> pd.DataFrame:
 # -- family interface ---------------------------------------------------------------------------
 def _tables(t: Mapping[str, ibis.Table], w: Window, p: Params) -> dict[str, pd.DataFrame]:
     return campaign_tables(t["campaigns"], t["assignments"], w, p, users=t.get("users"),
-                           spend=t.get("spend"), transactions=t.get("transactions"),
+                           spend=t.get("spend"),
+                           txn_day=rollup(t, "txn_day") if "transactions" in t else None,
                            balances=t.get("balances"))
 
 
@@ -674,8 +677,19 @@ def headline(t: Mapping[str, ibis.Table], w: Window, p: Params) -> dict[str, Mea
 
 def breakdowns(t: Mapping[str, ibis.Table], w: Window, p: Params) -> dict[str, pd.DataFrame]:
     """The campaign tables of P, small cells masked (module docstring)."""
-    k = p.thresholds.min_cell_users
-    out = _tables(t, w, p)
+    return masked(_tables(t, w, p), p.thresholds.min_cell_users)
+
+
+def period(t: Mapping[str, ibis.Table], w: Window, p: Params
+           ) -> tuple[dict[str, Measure], dict[str, pd.DataFrame]]:
+    """KPIs and tables of ``w`` from one :func:`campaign_tables` (its queries run once)."""
+    tables = _tables(t, w, p)
+    return headline_from(tables), masked(tables, p.thresholds.min_cell_users)
+
+
+def masked(tables: Mapping[str, pd.DataFrame], k: int) -> dict[str, pd.DataFrame]:
+    """The tables of :func:`campaign_tables` with cells of fewer than ``k`` users masked."""
+    out = dict(tables)
     period_cols = ["users_period", "cohort_conversions", "cohort_rate", "conversions_period",
                    "incremental_conversions", "incremental_lo", "incremental_hi",
                    "participation_rate"]

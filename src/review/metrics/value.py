@@ -94,6 +94,7 @@ from review.config import Params
 from review.core.calendar import month_end as _month_end
 from review.core.calendar import month_index as _index_of
 from review.core.calendar import month_of_index
+from review.data.rollup import rollup
 from review.metrics.common import (
     Measure,
     Window,
@@ -136,14 +137,21 @@ def month_grid(w: Window, months: int = TREND_MONTHS) -> pd.DataFrame:
     return pd.DataFrame({"month_idx": idx, "month": [month_of_index(i) for i in idx]})
 
 
-# -- transactions ----------------------------------------------------------------------------
+# -- transactions (from the daily rollup txn_day) ----------------------------------------------------
 def successful_transactions(transactions: ibis.Table, w: Window) -> ibis.Table:
-    """Engine expression: transactions with ``status = 'success'`` and ``ts`` in ``w``."""
+    """Engine expression: raw transactions with ``status = 'success'`` and ``ts`` in ``w``
+    (the families read :func:`successful_txn_days`; kept for reference queries)."""
     return transactions.filter(w.has_ts(transactions.ts), transactions.status == "success")
 
 
-def transaction_totals(transactions: ibis.Table, w: Window) -> pd.DataFrame:
-    """Successful transactions of P in one engine aggregate.
+def successful_txn_days(txn_day: ibis.Table, w: Window) -> ibis.Table:
+    """Engine expression: rows of the ``txn_day`` rollup (:mod:`review.data.rollup`) with
+    ``status = 'success'`` and ``day`` in ``w``; ``txns`` counts and ``amount`` sums them."""
+    return txn_day.filter(w.has_date(txn_day.day), txn_day.status == "success")
+
+
+def transaction_totals(txn_day: ibis.Table, w: Window) -> pd.DataFrame:
+    """Successful transactions of P in one engine aggregate over ``txn_day``.
 
     Returns
     -------
@@ -153,12 +161,14 @@ def transaction_totals(transactions: ibis.Table, w: Window) -> pd.DataFrame:
         ``mobile_gmv`` (sum of their ``amount``, currency; 0 when none), ``mobile_share``
         (mobile ÷ all, ratio; ``NaN`` when P has none) and ``note``.
     """
-    s = successful_transactions(transactions, w)
+    s = successful_txn_days(txn_day, w)
     mobile = s.channel == "mobile"
     df = execute(s.aggregate(
-        transactions=s.count(), mobile_transactions=s.count(where=mobile),
+        transactions=s.txns.sum(), mobile_transactions=s.txns.sum(where=mobile),
         gmv=s.amount.sum(), mobile_gmv=s.amount.sum(where=mobile),
     ))
+    for c in ("transactions", "mobile_transactions"):
+        df[c] = df[c].fillna(0).astype("int64")
     df[["gmv", "mobile_gmv"]] = df[["gmv", "mobile_gmv"]].astype("float64").fillna(0.0)
     share, note = safe_ratio(df.at[0, "mobile_transactions"], df.at[0, "transactions"],
                              what="successful transactions in P")
@@ -167,8 +177,8 @@ def transaction_totals(transactions: ibis.Table, w: Window) -> pd.DataFrame:
     return df
 
 
-def transactions_by(transactions: ibis.Table, w: Window, by: str) -> pd.DataFrame:
-    """Successful transactions and GMV of P by ``type`` or ``channel``.
+def transactions_by(txn_day: ibis.Table, w: Window, by: str) -> pd.DataFrame:
+    """Successful transactions and GMV of P by ``type`` or ``channel`` (from ``txn_day``).
 
     Returns
     -------
@@ -179,8 +189,9 @@ def transactions_by(transactions: ibis.Table, w: Window, by: str) -> pd.DataFram
     """
     if by not in ("type", "channel"):
         raise ValueError(f"transactions_by: by must be 'type' or 'channel', got {by!r}")
-    s = successful_transactions(transactions, w)
-    df = execute(s.group_by(by).aggregate(transactions=s.count(), gmv=s.amount.sum()))
+    s = successful_txn_days(txn_day, w)
+    df = execute(s.group_by(by).aggregate(transactions=s.txns.sum(), gmv=s.amount.sum()))
+    df["transactions"] = df["transactions"].astype("int64")
     df["gmv"] = df["gmv"].astype("float64")
     df["share_transactions"] = ratio_column(df["transactions"],
                                             pd.Series(df["transactions"].sum(), df.index))
@@ -188,19 +199,20 @@ def transactions_by(transactions: ibis.Table, w: Window, by: str) -> pd.DataFram
     return df.sort_values(["transactions", by], ascending=[False, True]).reset_index(drop=True)
 
 
-def mobile_share_trend(transactions: ibis.Table, w: Window) -> pd.DataFrame:
+def mobile_share_trend(txn_day: ibis.Table, w: Window) -> pd.DataFrame:
     """Monthly online migration: successful transactions and mobile share, 12 months.
 
-    One grouped query over the 12 calendar months ending with the month of ``w.end`` (the
-    last month cut at ``w.end``). Columns: ``month`` (first day, date), ``transactions``,
-    ``mobile_transactions`` (counts), ``gmv``, ``mobile_gmv`` (currency), ``mobile_share``
-    (mobile ÷ all transactions, ratio; ``NaN`` in a month without transactions).
+    One grouped query over ``txn_day`` for the 12 calendar months ending with the month of
+    ``w.end`` (the last month cut at ``w.end``). Columns: ``month`` (first day, date),
+    ``transactions``, ``mobile_transactions`` (counts), ``gmv``, ``mobile_gmv`` (currency),
+    ``mobile_share`` (mobile ÷ all transactions, ratio; ``NaN`` in a month without
+    transactions).
     """
     tw = trend_window(w)
-    s = successful_transactions(transactions, tw)
+    s = successful_txn_days(txn_day, tw)
     mobile = s.channel == "mobile"
-    agg = execute(s.group_by(month_idx=month_index(s.ts)).aggregate(
-        transactions=s.count(), mobile_transactions=s.count(where=mobile),
+    agg = execute(s.group_by(month_idx=month_index(s.day)).aggregate(
+        transactions=s.txns.sum(), mobile_transactions=s.txns.sum(where=mobile),
         gmv=s.amount.sum(), mobile_gmv=s.amount.sum(where=mobile),
     ))
     df = month_grid(w).merge(agg, on="month_idx", how="left")
@@ -212,11 +224,12 @@ def mobile_share_trend(transactions: ibis.Table, w: Window) -> pd.DataFrame:
     return df.drop(columns="month_idx")
 
 
-def channel_preference_by_age(transactions: ibis.Table, users: ibis.Table,
+def channel_preference_by_age(txn_day: ibis.Table, users: ibis.Table,
                               w: Window) -> pd.DataFrame:
     """Channel preference by age band: share of successful transactions made on mobile.
 
-    Not suppressed here (``breakdowns`` masks cells with fewer than ``min_cell_users``).
+    From ``txn_day``: distinct users are distinct ``user_id`` of its rows. Not suppressed
+    here (``breakdowns`` masks cells with fewer than ``min_cell_users``).
 
     Returns
     -------
@@ -226,13 +239,15 @@ def channel_preference_by_age(transactions: ibis.Table, users: ibis.Table,
         ``mobile_transactions`` (counts), ``mobile_share`` (mobile ÷ all transactions) and
         ``mobile_user_share`` (mobile_users ÷ users), ratios.
     """
-    s = successful_transactions(transactions, w)
+    s = successful_txn_days(txn_day, w)
     j = s.join(users.select("user_id", "age_band"), "user_id")
     mobile = j.channel == "mobile"
     df = execute(j.group_by("age_band").aggregate(
         users=j.user_id.nunique(), mobile_users=j.user_id.nunique(where=mobile),
-        transactions=j.count(), mobile_transactions=j.count(where=mobile),
+        transactions=j.txns.sum(), mobile_transactions=j.txns.sum(where=mobile),
     ))
+    for c in ("transactions", "mobile_transactions"):
+        df[c] = df[c].fillna(0).astype("int64")
     df["mobile_share"] = ratio_column(df["mobile_transactions"], df["transactions"])
     df["mobile_user_share"] = ratio_column(df["mobile_users"], df["users"])
     return df.sort_values("age_band").reset_index(drop=True)
@@ -296,14 +311,14 @@ def margin_expr(txn_type: ibis.StringValue, margins: Mapping[str, float]) -> ibi
                                else_=0.0).cast("float64")
 
 
-def user_month_value(w: Window, *, transactions: ibis.Table | None = None,
+def user_month_value(w: Window, *, txn_day: ibis.Table | None = None,
                      balances: ibis.Table | None = None, margins: Mapping[str, float],
                      aum_margin_annual: float = 0.0) -> ibis.Table | None:
     """THE value function: value of each user in each calendar month of ``w`` (engine side).
 
     ``value = txn_margin + aum_margin`` (currency), where ``txn_margin`` = Σ margin
     (``margins`` by type; other types earn 0) of the user's successful transactions with
-    ``ts`` in ``w`` and month ``m``, and ``aum_margin`` = AUM of the user's ``balances`` row of
+    ``ts`` in ``w`` and month ``m`` (from the ``txn_day`` rollup: margin × ``txns``), and ``aum_margin`` = AUM of the user's ``balances`` row of
     month end ``m`` (inside ``w``) × ``aum_margin_annual`` ÷ 12. Summed over a window this is
     "Σ transaction margins + mean AUM × aum_margin_annual × months ÷ 12" (a month without a
     balances row counts AUM 0). Campaign ROI (in period and projected), incremental value
@@ -311,14 +326,15 @@ def user_month_value(w: Window, *, transactions: ibis.Table | None = None,
 
     Returns an expression with ``user_id``, ``month_idx`` (:func:`month_index`),
     ``txn_margin``, ``aum_margin``, ``value``; one row per user-month with a transaction or a
-    balance. ``None`` when neither table is given.
+    balance. ``None`` when neither ``txn_day`` nor ``balances`` is given.
     """
     parts = []
     zero = ibis.literal(0.0, type="float64")
-    if transactions is not None:
-        s = successful_transactions(transactions, w)
-        parts.append(s.select("user_id", month_idx=month_index(s.ts),
-                              txn_margin=margin_expr(s.type, margins), aum_margin=zero))
+    if txn_day is not None:
+        s = successful_txn_days(txn_day, w)
+        parts.append(s.select("user_id", month_idx=month_index(s.day),
+                              txn_margin=margin_expr(s.type, margins) * s.txns.cast("float64"),
+                              aum_margin=zero))
     if balances is not None and aum_margin_annual:
         b = balances.filter(w.has_date(balances.month))
         parts.append(b.select("user_id", month_idx=month_index(b.month), txn_margin=zero,
@@ -332,11 +348,12 @@ def user_month_value(w: Window, *, transactions: ibis.Table | None = None,
     return g.mutate(value=g.txn_margin + g.aum_margin)
 
 
-def ltv_cohort_activity(users: ibis.Table, transactions: ibis.Table, events: ibis.Table,
+def ltv_cohort_activity(users: ibis.Table, txn_day: ibis.Table, user_day: ibis.Table,
                         w: Window, *, margins: Mapping[str, float],
                         balances: ibis.Table | None = None, aum_margin_annual: float = 0.0,
                         cohort_months: int = TREND_MONTHS) -> pd.DataFrame:
-    """Observed activity and value of the channel cohorts by age (two engine queries).
+    """Observed activity and value of the channel cohorts by age (two engine queries over
+    ``users`` and the daily rollups ``txn_day`` and ``user_day``).
 
     Cohorts, ages, observability and activity as in the module docstring. The value of an
     active user-month is :func:`user_month_value` (transaction margins, plus the AUM margin
@@ -355,12 +372,12 @@ def ltv_cohort_activity(users: ibis.Table, transactions: ibis.Table, events: ibi
         "user_id", "acquisition_channel", cohort=month_index(users.registered_at))
     sizes = execute(reg.group_by("acquisition_channel", "cohort").aggregate(n=reg.count()))
 
-    logins = events.filter(events.event == "login", cw.has_ts(events.ts)).select(
-        "user_id", active_month=month_index(events.ts))
-    s = successful_transactions(transactions, cw)
-    txns = s.select("user_id", active_month=month_index(s.ts))
+    logins = user_day.filter(user_day.logins > 0, cw.has_date(user_day.day)).select(
+        "user_id", active_month=month_index(user_day.day))
+    s = successful_txn_days(txn_day, cw)
+    txns = s.select("user_id", active_month=month_index(s.day))
     active = logins.union(txns, distinct=True)
-    val = user_month_value(cw, transactions=transactions, balances=balances, margins=margins,
+    val = user_month_value(cw, txn_day=txn_day, balances=balances, margins=margins,
                            aum_margin_annual=aum_margin_annual)
     val = val.select(v_user=val.user_id, v_month=val.month_idx, margin=val.value)
     user_months = active.left_join(val, [active.user_id == val.v_user,
@@ -494,7 +511,7 @@ def headline(t: Mapping[str, ibis.Table], w: Window, p: Params) -> dict[str, Mea
     """The value KPIs of window ``w`` (KPIs whose tables are missing are NaN with a note)."""
     out: dict[str, Measure] = {}
     if "transactions" in t:
-        tot = transaction_totals(t["transactions"], w).iloc[0]
+        tot = transaction_totals(rollup(t, "txn_day"), w).iloc[0]
         out["transactions"] = Measure(float(tot["transactions"]))
         out["gmv"] = Measure(float(tot["gmv"]))
         out["mobile_share"] = Measure.ratio(tot["mobile_transactions"], tot["transactions"],
@@ -518,7 +535,7 @@ def breakdowns(t: Mapping[str, ibis.Table], w: Window, p: Params) -> dict[str, p
     k = p.thresholds.min_cell_users
     out: dict[str, pd.DataFrame] = {}
     if "transactions" in t:
-        tx = t["transactions"]
+        tx = rollup(t, "txn_day")
         out["by_type"] = transactions_by(tx, w, "type")
         out["by_channel"] = transactions_by(tx, w, "channel")
         out["mobile_share_trend"] = mobile_share_trend(tx, w)
