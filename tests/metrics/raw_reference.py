@@ -1,10 +1,12 @@
 """The raw-event path of the families that now read daily rollups: a reference for tests only.
 
 These are the engine queries of retention, funnel, lifecycle, satisfaction (active users),
-market (monthly MAU ratio and mobile share) and ``activity_trend`` as they were before the
-rollups (:mod:`review.data.rollup`), reading raw ``events`` and ``transactions``. The
-exactness tests check that the rollup path gives the same tables, to the last digit, on the
-demo store. Not used by the package.
+market (monthly MAU ratio and mobile share), activity, risk, value (with the LTV cohorts of
+budget and the user-month value of campaigns) as they were before the rollups
+(:mod:`review.data.rollup`), reading raw ``events`` and ``transactions``. The exactness tests
+check that the rollup path gives the same tables, to the last digit for counts (amounts to a
+relative 1e-12: a sum of doubles is not reproducible to the bit), on the demo store. Not used
+by the package.
 """
 
 from __future__ import annotations
@@ -15,14 +17,33 @@ from datetime import date, datetime, time, timedelta
 
 import ibis
 import pandas as pd
+from ibis import _
 
+from review.core.calendar import month_end as _month_end
+from review.core.calendar import month_index as _index_of
+from review.data.rollup import BIOMETRIC_METHODS, NON_FEATURE_EVENTS
 from review.metrics.acquisition import trend_months, user_trend
-from review.metrics.common import Window, elapsed_seconds, execute, ratio_column
+from review.metrics.common import (
+    Window,
+    elapsed_seconds,
+    execute,
+    ratio_column,
+    safe_ratio,
+    suppress_small_cells,
+)
 from review.metrics.lifecycle import dormancy_window
 from review.metrics.market import OWN_METRICS, _awareness_aggregates, _with_share
 from review.metrics.retention import DAY_N
 from review.metrics.satisfaction import nps_aggregates, with_nps_interval
-from review.metrics.value import month_index, month_of_index, successful_transactions
+from review.metrics.value import (
+    TREND_MONTHS,
+    margin_expr,
+    month_grid,
+    month_index,
+    month_of_index,
+    successful_transactions,
+    trend_window,
+)
 
 
 def _midnight(d: date) -> datetime:
@@ -375,3 +396,358 @@ def own_monthly_values(t: Mapping[str, ibis.Table], w: Window,
         return pd.DataFrame({"period": pd.Series(dtype="str"), "metric": pd.Series(dtype="str"),
                              "own_value": pd.Series(dtype="float64")})
     return pd.concat(rows, ignore_index=True)
+
+
+def _is_feature(event: ibis.StringValue) -> ibis.BooleanValue:
+    return event.notin(NON_FEATURE_EVENTS)
+
+
+def _in_any(col: ibis.Value, windows: tuple[Window, ...]) -> ibis.BooleanValue:
+    cond = windows[0].has_ts(col)
+    for w in windows[1:]:
+        cond = cond | w.has_ts(col)
+    return cond
+
+
+def _as_dates(s: pd.Series) -> pd.Series:
+    return pd.to_datetime(s).dt.date
+
+
+# -- activity (raw events / transactions) --------------------------------
+
+def activity_counts(events: ibis.Table, w: Window, light_ops: Sequence[str]) -> pd.DataFrame:
+    """The raw counts behind every activity KPI, in one query over P's events.
+
+    Events in ``w`` are grouped by (user, day), then summed, so ``events`` is scanned once.
+
+    Returns
+    -------
+    DataFrame
+        One row: ``logins`` (login events), ``active_users`` (distinct users with a login),
+        ``active_user_days`` ((user, day) pairs with a login), ``feature_events`` (feature
+        events, see module docstring) and ``light_events`` (feature events in
+        ``light_ops``); all counts, 0 when P has no events.
+    """
+    e = events.filter(w.has_ts(events.ts))
+    per_day = e.group_by(user_id=e.user_id, day=e.ts.date()).aggregate(
+        n_login=e.count(where=e.event == "login"),
+        n_feature=e.count(where=_is_feature(e.event)),
+        n_light=e.count(where=e.event.isin(tuple(light_ops))),
+    )
+    has_login = per_day.n_login > 0
+    expr = per_day.aggregate(
+        logins=per_day.n_login.sum(),
+        active_users=per_day.user_id.nunique(where=has_login),
+        active_user_days=per_day.count(where=has_login),
+        feature_events=per_day.n_feature.sum(),
+        light_events=per_day.n_light.sum(),
+    )
+    return execute(expr).fillna(0).astype("int64")
+
+def daily_active_users(events: ibis.Table, w: Window) -> pd.DataFrame:
+    """DAU and logins for every day of ``w`` (days without logins give 0).
+
+    Returns
+    -------
+    DataFrame
+        ``date`` (date), ``dau`` (users with ≥1 login that day), ``logins`` (count).
+    """
+    e = events.filter(w.has_ts(events.ts) & (events.event == "login"))
+    expr = e.group_by(date=e.ts.date()).aggregate(dau=e.user_id.nunique(), logins=e.count())
+    got = execute(expr)
+    got["date"] = pd.to_datetime(got["date"]).dt.date
+    by_day = got.set_index("date")
+    days = [w.start + timedelta(days=i) for i in range(w.days)]
+    out = pd.DataFrame({"date": days})
+    for c in ("dau", "logins"):
+        out[c] = [int(by_day[c].get(d, 0)) for d in days]
+    return out.astype({"dau": "int64", "logins": "int64"})
+
+def feature_usage_by(events: ibis.Table, users: ibis.Table, w: Window, by: str, k: int
+                     ) -> pd.DataFrame:
+    """Feature usage rate by a ``users`` column (functional layering), one events scan.
+
+    usage_rate(g, f) = users of group g with ≥1 event of feature f in ``w`` ÷ period active
+    users of g (≥1 login in ``w``).
+
+    Returns
+    -------
+    DataFrame
+        ``by``, ``feature``, ``users``, ``active_users``, ``usage_rate`` (ratio 0–1),
+        ``suppressed`` (cells where ``users`` or ``active_users`` < ``k``), sorted by
+        ``by`` and ``feature``.
+    """
+    wanted = (events.event == "login") | _is_feature(events.event)
+    e = events.filter(w.has_ts(events.ts) & wanted)
+    pairs = e.select("user_id", "event").distinct()
+    joined = pairs.join(users.select("user_id", by), "user_id")
+    expr = joined.group_by([by, "event"]).aggregate(users=joined.count())
+    got = execute(expr)
+    active = got[got["event"] == "login"].set_index(by)["users"]
+    out = got[(got["event"] != "login") & got[by].isin(active.index)]
+    out = out.rename(columns={"event": "feature"}).sort_values([by, "feature"], ignore_index=True)
+    out["active_users"] = out[by].map(active).astype("int64")
+    out["usage_rate"] = ratio_column(out["users"], out["active_users"])
+    out["_cell"] = out[["users", "active_users"]].min(axis=1)
+    return suppress_small_cells(out, "_cell", k).drop(columns="_cell")
+
+def light_op_detail(events: ibis.Table, w: Window, light_ops: Sequence[str]) -> pd.DataFrame:
+    """Feature events in ``w`` by feature, with their share and light-set flag.
+
+    Returns
+    -------
+    DataFrame
+        ``feature``, ``events`` (count), ``share`` (of all feature events in ``w``, 0–1),
+        ``light`` (bool), sorted by ``events`` descending then ``feature``.
+    """
+    e = events.filter(w.has_ts(events.ts) & _is_feature(events.event))
+    got = execute(e.group_by(feature=e.event).aggregate(events=e.count()))
+    got = got.sort_values(["events", "feature"], ascending=[False, True], ignore_index=True)
+    got["share"] = ratio_column(got["events"], pd.Series(got["events"].sum(), index=got.index))
+    got["light"] = got["feature"].isin(list(light_ops)).astype(bool)
+    return got
+
+def logins_by(events: ibis.Table, w: Window, by: str, k: int) -> pd.DataFrame:
+    """Logins in ``w`` by an ``events`` column (e.g. ``platform``); null shown as ``unknown``.
+
+    Returns
+    -------
+    DataFrame
+        ``by``, ``logins`` (count), ``users`` (distinct users), ``share`` (of logins, 0–1),
+        ``suppressed`` (``users`` < ``k``), sorted by ``by``.
+    """
+    e = events.filter(w.has_ts(events.ts) & (events.event == "login"))
+    key = e[by].cast("string").fill_null("unknown")
+    expr = e.group_by(**{by: key}).aggregate(logins=e.count(), users=e.user_id.nunique())
+    got = execute(expr).sort_values(by, ignore_index=True)
+    got["share"] = ratio_column(got["logins"], pd.Series(got["logins"].sum(), index=got.index))
+    return suppress_small_cells(got, "users", k)
+
+# -- risk (raw events / transactions) ------------------------------------
+
+def daily_mobile_transactions(transactions: ibis.Table, *windows: Window) -> pd.DataFrame:
+    """Attempted and failed mobile transactions per calendar day inside any of ``windows``.
+
+    Columns: ``date`` (a date), ``attempted``, ``failed`` (counts). Days without mobile
+    transactions have no row.
+    """
+    tx = transactions.filter(transactions.channel == "mobile", _in_any(transactions.ts, windows))
+    df = execute(tx.group_by(date=tx.ts.date()).aggregate(
+        attempted=tx.count(), failed=tx.count(where=tx.status == "failed")))
+    df["date"] = _as_dates(df["date"])
+    return df.sort_values("date").reset_index(drop=True)
+
+def daily_login_counts(events: ibis.Table, *windows: Window) -> pd.DataFrame:
+    """Logins, risk-flagged logins, biometric logins and crashes per day in any of ``windows``.
+
+    One scan of ``events``. Columns: ``date`` (a date), ``logins``, ``flagged_logins``
+    (``risk_flag`` true), ``biometric_logins`` (fingerprint/face), ``crashes`` (counts).
+    """
+    e = events.filter(events.event.isin(["login", "crash"]), _in_any(events.ts, windows))
+    login = e.event == "login"
+    df = execute(e.group_by(date=e.ts.date()).aggregate(
+        logins=e.count(where=login),
+        flagged_logins=e.count(where=login & e.risk_flag.fill_null(False)),
+        biometric_logins=e.count(where=login & e.auth_method.isin(list(BIOMETRIC_METHODS))),
+        crashes=e.count(where=e.event == "crash"),
+    ))
+    df["date"] = _as_dates(df["date"])
+    return df.sort_values("date").reset_index(drop=True)
+
+def biometric_by_age(events: ibis.Table, users: ibis.Table, w: Window) -> pd.DataFrame:
+    """Biometric adoption by age band (not suppressed; ``breakdowns`` masks small cells).
+
+    Columns: ``age_band``, ``users`` (distinct users with a login in P), ``logins``,
+    ``biometric_logins`` (counts), ``biometric_share`` (biometric ÷ logins, ratio).
+    """
+    e = events.filter(events.event == "login", w.has_ts(events.ts))
+    j = e.join(users.select("user_id", "age_band"), "user_id")
+    df = execute(j.group_by("age_band").aggregate(
+        users=j.user_id.nunique(), logins=j.count(),
+        biometric_logins=j.count(where=j.auth_method.isin(list(BIOMETRIC_METHODS)))))
+    df["biometric_share"] = ratio_column(df["biometric_logins"], df["logins"])
+    return df.sort_values("age_band").reset_index(drop=True)
+
+# -- value (raw events / transactions) -----------------------------------
+
+def transaction_totals(transactions: ibis.Table, w: Window) -> pd.DataFrame:
+    """Successful transactions of P in one engine aggregate.
+
+    Returns
+    -------
+    DataFrame
+        One row: ``transactions`` and ``mobile_transactions`` (counts of successful
+        transactions with ``ts`` in P, all channels / ``channel = 'mobile'``), ``gmv`` and
+        ``mobile_gmv`` (sum of their ``amount``, currency; 0 when none), ``mobile_share``
+        (mobile ÷ all, ratio; ``NaN`` when P has none) and ``note``.
+    """
+    s = successful_transactions(transactions, w)
+    mobile = s.channel == "mobile"
+    df = execute(s.aggregate(
+        transactions=s.count(), mobile_transactions=s.count(where=mobile),
+        gmv=s.amount.sum(), mobile_gmv=s.amount.sum(where=mobile),
+    ))
+    df[["gmv", "mobile_gmv"]] = df[["gmv", "mobile_gmv"]].astype("float64").fillna(0.0)
+    share, note = safe_ratio(df.at[0, "mobile_transactions"], df.at[0, "transactions"],
+                             what="successful transactions in P")
+    df["mobile_share"] = share
+    df["note"] = note
+    return df
+
+def transactions_by(transactions: ibis.Table, w: Window, by: str) -> pd.DataFrame:
+    """Successful transactions and GMV of P by ``type`` or ``channel``.
+
+    Returns
+    -------
+    DataFrame
+        One row per value of ``by`` present in P, sorted by ``transactions`` descending:
+        ``by``, ``transactions`` (count), ``gmv`` (currency), ``share_transactions`` and
+        ``share_gmv`` (ratios of P's totals).
+    """
+    if by not in ("type", "channel"):
+        raise ValueError(f"transactions_by: by must be 'type' or 'channel', got {by!r}")
+    s = successful_transactions(transactions, w)
+    df = execute(s.group_by(by).aggregate(transactions=s.count(), gmv=s.amount.sum()))
+    df["gmv"] = df["gmv"].astype("float64")
+    df["share_transactions"] = ratio_column(df["transactions"],
+                                            pd.Series(df["transactions"].sum(), df.index))
+    df["share_gmv"] = ratio_column(df["gmv"], pd.Series(df["gmv"].sum(), df.index))
+    return df.sort_values(["transactions", by], ascending=[False, True]).reset_index(drop=True)
+
+def mobile_share_trend(transactions: ibis.Table, w: Window) -> pd.DataFrame:
+    """Monthly online migration: successful transactions and mobile share, 12 months.
+
+    One grouped query over the 12 calendar months ending with the month of ``w.end`` (the
+    last month cut at ``w.end``). Columns: ``month`` (first day, date), ``transactions``,
+    ``mobile_transactions`` (counts), ``gmv``, ``mobile_gmv`` (currency), ``mobile_share``
+    (mobile ÷ all transactions, ratio; ``NaN`` in a month without transactions).
+    """
+    tw = trend_window(w)
+    s = successful_transactions(transactions, tw)
+    mobile = s.channel == "mobile"
+    agg = execute(s.group_by(month_idx=month_index(s.ts)).aggregate(
+        transactions=s.count(), mobile_transactions=s.count(where=mobile),
+        gmv=s.amount.sum(), mobile_gmv=s.amount.sum(where=mobile),
+    ))
+    df = month_grid(w).merge(agg, on="month_idx", how="left")
+    for c in ("transactions", "mobile_transactions"):
+        df[c] = df[c].fillna(0).astype("int64")
+    for c in ("gmv", "mobile_gmv"):
+        df[c] = df[c].astype("float64").fillna(0.0)
+    df["mobile_share"] = ratio_column(df["mobile_transactions"], df["transactions"])
+    return df.drop(columns="month_idx")
+
+def channel_preference_by_age(transactions: ibis.Table, users: ibis.Table,
+                              w: Window) -> pd.DataFrame:
+    """Channel preference by age band: share of successful transactions made on mobile.
+
+    Not suppressed here (``breakdowns`` masks cells with fewer than ``min_cell_users``).
+
+    Returns
+    -------
+    DataFrame
+        One row per ``age_band``: ``users`` (distinct users with a successful transaction in
+        P), ``mobile_users`` (of them, with ≥1 on mobile), ``transactions``,
+        ``mobile_transactions`` (counts), ``mobile_share`` (mobile ÷ all transactions) and
+        ``mobile_user_share`` (mobile_users ÷ users), ratios.
+    """
+    s = successful_transactions(transactions, w)
+    j = s.join(users.select("user_id", "age_band"), "user_id")
+    mobile = j.channel == "mobile"
+    df = execute(j.group_by("age_band").aggregate(
+        users=j.user_id.nunique(), mobile_users=j.user_id.nunique(where=mobile),
+        transactions=j.count(), mobile_transactions=j.count(where=mobile),
+    ))
+    df["mobile_share"] = ratio_column(df["mobile_transactions"], df["transactions"])
+    df["mobile_user_share"] = ratio_column(df["mobile_users"], df["users"])
+    return df.sort_values("age_band").reset_index(drop=True)
+
+def user_month_value(w: Window, *, transactions: ibis.Table | None = None,
+                     balances: ibis.Table | None = None, margins: Mapping[str, float],
+                     aum_margin_annual: float = 0.0) -> ibis.Table | None:
+    """THE value function: value of each user in each calendar month of ``w`` (engine side).
+
+    ``value = txn_margin + aum_margin`` (currency), where ``txn_margin`` = Σ margin
+    (``margins`` by type; other types earn 0) of the user's successful transactions with
+    ``ts`` in ``w`` and month ``m``, and ``aum_margin`` = AUM of the user's ``balances`` row of
+    month end ``m`` (inside ``w``) × ``aum_margin_annual`` ÷ 12. Summed over a window this is
+    "Σ transaction margins + mean AUM × aum_margin_annual × months ÷ 12" (a month without a
+    balances row counts AUM 0). Campaign ROI (in period and projected), incremental value
+    and LTV all use this function, so they cannot disagree about what a customer is worth.
+
+    Returns an expression with ``user_id``, ``month_idx`` (:func:`month_index`),
+    ``txn_margin``, ``aum_margin``, ``value``; one row per user-month with a transaction or a
+    balance. ``None`` when neither table is given.
+    """
+    parts = []
+    zero = ibis.literal(0.0, type="float64")
+    if transactions is not None:
+        s = successful_transactions(transactions, w)
+        parts.append(s.select("user_id", month_idx=month_index(s.ts),
+                              txn_margin=margin_expr(s.type, margins), aum_margin=zero))
+    if balances is not None and aum_margin_annual:
+        b = balances.filter(w.has_date(balances.month))
+        parts.append(b.select("user_id", month_idx=month_index(b.month), txn_margin=zero,
+                              aum_margin=(b.aum.cast("float64") * (aum_margin_annual / 12.0))
+                              .fill_null(0.0)))
+    if not parts:
+        return None
+    u = parts[0] if len(parts) == 1 else parts[0].union(parts[1], distinct=False)
+    g = u.group_by("user_id", "month_idx").aggregate(txn_margin=u.txn_margin.sum(),
+                                                       aum_margin=u.aum_margin.sum())
+    return g.mutate(value=g.txn_margin + g.aum_margin)
+
+def ltv_cohort_activity(users: ibis.Table, transactions: ibis.Table, events: ibis.Table,
+                        w: Window, *, margins: Mapping[str, float],
+                        balances: ibis.Table | None = None, aum_margin_annual: float = 0.0,
+                        cohort_months: int = TREND_MONTHS) -> pd.DataFrame:
+    """Observed activity and value of the channel cohorts by age (two engine queries).
+
+    Cohorts, ages, observability and activity as in the module docstring. The value of an
+    active user-month is :func:`user_month_value` (transaction margins, plus the AUM margin
+    when ``balances`` and ``aum_margin_annual`` are given).
+
+    Returns
+    -------
+    DataFrame
+        One row per ``acquisition_channel`` and observable ``age`` (months): ``cohort_users``
+        (users of the cohorts observable at that age), ``active_users`` (of them active at
+        that age), ``margin`` (currency, the value of those active users at that age).
+    """
+    cw = trend_window(w, cohort_months)
+    last_full = _index_of(w.end) if _month_end(w.end) == w.end else _index_of(w.end) - 1
+    reg = users.filter(cw.has_ts(users.registered_at)).select(
+        "user_id", "acquisition_channel", cohort=month_index(users.registered_at))
+    sizes = execute(reg.group_by("acquisition_channel", "cohort").aggregate(n=reg.count()))
+
+    logins = events.filter(events.event == "login", cw.has_ts(events.ts)).select(
+        "user_id", active_month=month_index(events.ts))
+    s = successful_transactions(transactions, cw)
+    txns = s.select("user_id", active_month=month_index(s.ts))
+    active = logins.union(txns, distinct=True)
+    val = user_month_value(cw, transactions=transactions, balances=balances, margins=margins,
+                           aum_margin_annual=aum_margin_annual)
+    val = val.select(v_user=val.user_id, v_month=val.month_idx, margin=val.value)
+    user_months = active.left_join(val, [active.user_id == val.v_user,
+                                         active.active_month == val.v_month])
+    user_months = user_months.select("user_id", "active_month",
+                                     margin=user_months.margin.fill_null(0.0))
+    j = reg.join(user_months, "user_id")
+    j = j.mutate(age=j.active_month - j.cohort).filter(
+        (_.age >= 0) & (_.active_month <= last_full))
+    agg = execute(j.group_by("acquisition_channel", "age").aggregate(
+        active_users=j.count(), margin=j.margin.sum()))
+
+    rows = []
+    for ch, grp in sizes.groupby("acquisition_channel", sort=True):
+        for age in range(0, max(last_full - int(grp["cohort"].min()) + 1, 0)):
+            n = int(grp.loc[grp["cohort"] + age <= last_full, "n"].sum())
+            if n > 0:
+                rows.append((ch, age, n))
+    out = pd.DataFrame(rows, columns=["acquisition_channel", "age", "cohort_users"])
+    out = out.astype({"acquisition_channel": "str", "age": "int64", "cohort_users": "int64"})
+    out = out.merge(agg, on=["acquisition_channel", "age"], how="left")
+    out["active_users"] = out["active_users"].fillna(0).astype("int64")
+    # to the micro-unit: a parallel engine sums doubles in any order (last-bit noise)
+    out["margin"] = out["margin"].astype("float64").fillna(0.0).round(6)
+    return out.sort_values(["acquisition_channel", "age"]).reset_index(drop=True)

@@ -205,10 +205,11 @@ def transactions_by(txn_day: ibis.Table, w: Window, by: str) -> pd.DataFrame:
     df = execute(s.group_by(by).aggregate(transactions=s.txns.sum(),
                                           gmv=amount_sum(s.amount)))
     df["transactions"] = df["transactions"].astype("int64")
+    total_gmv = float(df["gmv"].dropna().sum())  # decimals: exact, in any order
     df["gmv"] = df["gmv"].astype("float64")
     df["share_transactions"] = ratio_column(df["transactions"],
                                             pd.Series(df["transactions"].sum(), df.index))
-    df["share_gmv"] = ratio_column(df["gmv"], pd.Series(df["gmv"].sum(), df.index))
+    df["share_gmv"] = ratio_column(df["gmv"], pd.Series(total_gmv, df.index))
     return df.sort_values(["transactions", by], ascending=[False, True]).reset_index(drop=True)
 
 
