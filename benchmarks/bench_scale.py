@@ -35,7 +35,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import resource
 import statistics
 import subprocess
@@ -99,26 +98,6 @@ def _cpu() -> float:
     return r.ru_utime + r.ru_stime
 
 
-class RawReads:
-    """Counts the engine queries whose compiled SQL reads a raw table, by label."""
-
-    def __init__(self, con):
-        self.counts: dict[str, dict[str, int]] = {}
-        self.label = "?"
-        compile_ = con.compile
-        pattern = {t: re.compile(rf'FROM\s+"{t}"|JOIN\s+"{t}"', re.I) for t in RAW}
-
-        def counting(expr, *args, **kwargs):
-            sql = compile_(expr, *args, **kwargs)
-            for t, rx in pattern.items():
-                if rx.search(str(sql)):
-                    per = self.counts.setdefault(self.label, {})
-                    per[t] = per.get(t, 0) + 1
-            return sql
-
-        con.compile = counting
-
-
 def child(task: str, store: Path, period: date, periods: int) -> dict:
     import warnings
 
@@ -148,19 +127,19 @@ def child(task: str, store: Path, period: date, periods: int) -> dict:
         compute_period(con, month_params(store, period))
     elif task == "batch":
         con = connect(store)
-        reads = RawReads(con)
         t = contract_tables(con)
         t.update(rollup.tables(con, t))
-        for month in last_months(period, periods):
-            params = month_params(store, month)
-            w, cw = Window(params.start, params.end), Window(*params.comparison)
-            for fam in FAMILIES:
-                mod = family_module(fam)
-                if any(r not in t for r in getattr(mod, "REQUIRES", ())):
-                    continue
-                reads.label = fam
-                _headline_and_breakdowns(mod, t, w, params)
-                mod.headline(t, cw, params)
+        with rollup.RawReads(con) as reads:
+            for month in last_months(period, periods):
+                params = month_params(store, month)
+                w, cw = Window(params.start, params.end), Window(*params.comparison)
+                for fam in FAMILIES:
+                    mod = family_module(fam)
+                    if any(r not in t for r in getattr(mod, "REQUIRES", ())):
+                        continue
+                    reads.label = fam
+                    _headline_and_breakdowns(mod, t, w, params)
+                    mod.headline(t, cw, params)
         extra = {"raw_reads": reads.counts}
     else:
         raise SystemExit(f"unknown task {task}")

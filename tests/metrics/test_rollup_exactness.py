@@ -2,8 +2,10 @@
 
 The demo store (a copy, so its rollup folder does not leak into other tests) gets stored
 rollups; every switched query is compared with the raw-event reference of
-``tests/metrics/raw_reference.py`` with exact equality (``check_exact``), and the whole KPI set
-of a period from stored rollups with the one from rollups derived in the query.
+``tests/metrics/raw_reference.py`` with exact equality (``check_exact``; sums of amounts to a
+relative 1e-12), and the whole KPI set of a period from stored rollups with the one from
+rollups derived in the query. With the rollups attached, no query of a period reads the raw
+``events`` or ``transactions`` tables (:class:`review.data.rollup.RawReads`).
 """
 
 from __future__ import annotations
@@ -161,17 +163,23 @@ def test_user_month_value_and_ltv_cohorts_from_rollups_equal_raw(t, w):
 
 
 @pytest.mark.parametrize("period", ["2026-09", "2026-Q3"])
-def test_period_from_stored_rollups_equals_derived(store, period):
+def test_period_from_stored_rollups_equals_derived_and_reads_no_raw_table(store, period):
     """Every KPI and table of the switched families: stored rollups vs derived in-query
     (both sum amounts as decimals, so even they are equal to the bit)."""
     params = demo_params(period)
     stored_con, derived_con = connect(store), connect(store, rollups=False)
     try:
-        stored = compute_period(stored_con, params)
-        derived = compute_period(derived_con, params)
+        with rollup.RawReads(stored_con) as stored_reads:
+            stored = compute_period(stored_con, params)
+        with rollup.RawReads(derived_con) as derived_reads:
+            derived = compute_period(derived_con, params)
     finally:
         stored_con.disconnect()
         derived_con.disconnect()
+    # with rollups attached no query of the period reads the raw tables (counted from the SQL
+    # each query compiles to); derived in-query, the same counter sees them read
+    assert stored_reads.counts == {}
+    assert derived_reads.total("events") > 10 and derived_reads.total("transactions") > 5
     names = [n for n in stored.tables if n.split(".")[0] in SWITCHED]
     assert len(names) >= 15
     for name in names:

@@ -162,6 +162,45 @@ def tables(con: Any, raw: Mapping[str, ibis.Table]) -> dict[str, ibis.Table]:
     return out
 
 
+class RawReads:
+    """Counts the engine queries ``con`` runs whose compiled SQL reads a raw table.
+
+    A check that the families read the rollups (benchmarks and tests): while installed, every
+    query ``con`` compiles is searched for ``FROM "events"`` / ``JOIN "transactions"`` … and
+    counted under the current :attr:`label` (set it to the family being computed). Use as a
+    context manager; ``con.compile`` is restored on exit.
+    """
+
+    def __init__(self, con: Any, tables: Sequence[str] = RAW_TABLES):
+        import re
+
+        self.con = con
+        self.counts: dict[str, dict[str, int]] = {}
+        self.label = "?"
+        self._pattern = {t: re.compile(rf'(FROM|JOIN)\s+"{t}"', re.I) for t in tables}
+
+    def __enter__(self) -> RawReads:
+        compile_ = self.con.compile
+
+        def counting(expr: Any, *args: Any, **kwargs: Any) -> Any:
+            sql = compile_(expr, *args, **kwargs)
+            for t, rx in self._pattern.items():
+                if rx.search(str(sql)):
+                    per = self.counts.setdefault(self.label, {})
+                    per[t] = per.get(t, 0) + 1
+            return sql
+
+        self.con.compile = counting
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        del self.con.compile  # the instance attribute; the backend's method shows again
+
+    def total(self, table: str) -> int:
+        """Queries that read ``table``, over every label."""
+        return sum(c.get(table, 0) for c in self.counts.values())
+
+
 # -- where a store lives ----------------------------------------------------------------------
 def store_path(source_path: Path) -> Path:
     """The rollup folder of a local source: a sibling named ``<name>.rollup``."""
