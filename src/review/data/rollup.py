@@ -80,11 +80,21 @@ VIEW_PREFIX = "rollup_"
 
 
 # -- definitions (Ibis, any engine) -----------------------------------------------------------
-def user_day(events: ibis.Table) -> ibis.Table:
-    """The ``user_day`` rollup of ``events`` (module docstring)."""
+def _checksum(t: ibis.Table, on: bool) -> dict[str, ibis.Scalar]:
+    """``{"checksum": Σ row checksums}`` of a group when ``on`` (a build stages it to get the
+    day fingerprints from the same pass, :func:`day_fingerprints`), else nothing."""
+    from review.data.fingerprint import row_checksum
+
+    return {"checksum": row_checksum(t).sum()} if on else {}
+
+
+def user_day(events: ibis.Table, *, checksum: bool = False) -> ibis.Table:
+    """The ``user_day`` rollup of ``events`` (module docstring); ``checksum``: see
+    :func:`_checksum`."""
     e = events
     login = e.event == "login"
     return e.group_by(user_id=e.user_id, day=e.ts.date(), platform=e.platform).aggregate(
+        **_checksum(e, checksum),
         events=e.count(),
         logins=e.count(where=login),
         session_seconds=e.session_seconds.sum(),
@@ -103,12 +113,13 @@ def feature_day(events: ibis.Table) -> ibis.Table:
         events=e.count())
 
 
-def txn_day(transactions: ibis.Table) -> ibis.Table:
-    """The ``txn_day`` rollup of ``transactions`` (module docstring)."""
+def txn_day(transactions: ibis.Table, *, checksum: bool = False) -> ibis.Table:
+    """The ``txn_day`` rollup of ``transactions`` (module docstring); ``checksum``: see
+    :func:`_checksum`."""
     t = transactions
     return t.group_by(user_id=t.user_id, day=t.ts.date(), type=t.type, channel=t.channel,
-                      status=t.status).aggregate(txns=t.count(), amount=t.amount.sum(),
-                                                 first_ts=t.ts.min())
+                      status=t.status).aggregate(**_checksum(t, checksum), txns=t.count(),
+                                                 amount=t.amount.sum(), first_ts=t.ts.min())
 
 
 def bind_events(events: ibis.Table) -> ibis.Table:
@@ -125,6 +136,17 @@ def bind_txn(events: ibis.Table, transactions: ibis.Table) -> ibis.Table:
                             & (transactions.channel == "mobile"))
     t = t.select("user_id", day=t.ts.date(), ts=t.ts)
     return t.join(b, ["user_id", "day"]).select("user_id", "day", "ts")
+
+
+# -- building: rollups and day fingerprints in one pass ---------------------------------------
+def _fingerprints_of(groups: ibis.Table) -> dict[str, list[int]]:
+    """Day fingerprints (:func:`day_fingerprints`) from a staged ``user_day`` or ``txn_day``
+    with ``checksum`` (the sums of row checksums of its groups add up to the day's)."""
+    g = groups.filter(groups.day.notnull())
+    rows = g.events if "events" in g.columns else g.txns
+    df = g.group_by("day").aggregate(rows=rows.sum(), sum=g.checksum.sum()).to_pandas()
+    return {_iso(d): [int(r), int(s)] for d, r, s in zip(df["day"], df["rows"], df["sum"],
+                                                          strict=True)}
 
 
 def _define(name: str, raw: Mapping[str, ibis.Table]) -> ibis.Table:
@@ -323,12 +345,18 @@ def refresh(source: str | Path, *, base_dir: Path | None = None, full: bool = Fa
         raw = {n: con.table(n) for n in RAW_TABLES if _has(con, n)}
         if not raw:
             raise DataSourceError(f"{path}: no events or transactions table to roll up")
-        say(f"fingerprinting raw days of {', '.join(raw)}")
-        fps = {n: day_fingerprints(t) for n, t in raw.items()}
         old = {} if (manifest is None or full) else manifest.get("fingerprints", {})
-        rebuild = set(old) != set(fps)  # also when a raw table appeared or vanished
-        if rebuild:
+        rebuild = set(old) != set(raw)  # first build, --full, a raw table appeared or vanished
+        staged: dict[str, ibis.Table] = {}
+        if rebuild:  # every day is read: rollups and day fingerprints from one pass
             old = {}
+            say(f"reading every raw day of {', '.join(raw)} once")
+            src = {n: t.filter(t.ts.notnull()) for n, t in raw.items()}
+            staged = _stage(con, src)
+            fps = {n: _fingerprints_of(g) for n, g in staged.items()}
+        else:
+            say(f"fingerprinting raw days of {', '.join(raw)}")
+            fps = {n: day_fingerprints(t) for n, t in raw.items()}
         days_now = set().union(*(f.keys() for f in fps.values()))
         days_before = set().union(*(f.keys() for f in old.values())) if old else set()
         changed = sorted(d for d in days_now
@@ -344,7 +372,11 @@ def refresh(source: str | Path, *, base_dir: Path | None = None, full: bool = Fa
             for name in ROLLUPS:
                 shutil.rmtree(store / name, ignore_errors=True)
         if changed or removed or rebuild:
-            result.months_written = _rewrite(con, raw, store, changed, removed, months, say)
+            if not rebuild:  # only the changed days, in one pass per raw table
+                src = {n: _only_days(t, changed) for n, t in raw.items()}
+                staged = _stage(con, src)
+            result.months_written = _rewrite(con, src, staged, store, changed, removed, months,
+                                             say)
         atomic_write_json(store / "manifest.json", {
             "version": VERSION, "stamp": stamp, "fingerprints": fps,
             "built": datetime.now().isoformat(timespec="seconds")})
@@ -418,19 +450,38 @@ def _only_days(t: ibis.Table, days: Sequence[str]) -> ibis.Table:
     return t.filter(cond if cond is not None else ibis.literal(False))
 
 
-def _rewrite(con: Any, raw: Mapping[str, ibis.Table], store: Path, changed: list[str],
-             removed: list[str], months: list[str], say: Callable[[str], None]) -> list[str]:
-    """Roll up the ``changed`` days once per table into a staging folder partitioned by month,
-    then rewrite each affected month file: its kept days plus the new ones."""
+def _stage(con: Any, src: Mapping[str, ibis.Table]) -> dict[str, ibis.Table]:
+    """``user_day`` and ``txn_day`` of the rows in ``src`` (the raw tables cut to the days to
+    read), each with the ``checksum`` of its groups, in temporary tables: one pass over each
+    raw table gives both the rollup and its days' fingerprints."""
+    define = {"events": user_day, "transactions": txn_day}
+    return {n: con.create_table(f"_rollup_stage_{n}", define[n](t, checksum=True), temp=True,
+                                overwrite=True) for n, t in src.items()}
+
+
+def _staged(name: str, src: Mapping[str, ibis.Table], staged: Mapping[str, ibis.Table]
+            ) -> ibis.Table:
+    """Rollup ``name`` of the days being read: the staged table where there is one."""
+    table = {"user_day": "events", "txn_day": "transactions"}.get(name)
+    if table is not None:
+        return staged[table].drop("checksum")
+    return _define(name, src)
+
+
+def _rewrite(con: Any, src: Mapping[str, ibis.Table], staged: Mapping[str, ibis.Table],
+             store: Path, changed: list[str], removed: list[str], months: list[str],
+             say: Callable[[str], None]) -> list[str]:
+    """Write the rollups of the ``changed`` days (``src``: the raw tables cut to them;
+    ``staged``: :func:`_stage` of those) into a staging folder partitioned by month, then
+    rewrite each affected month file: its kept days plus the new ones."""
     staging = store / f".staging-{uuid.uuid4().hex[:8]}"
     gone = set(changed) | set(removed)
     try:
         for name in ROLLUPS:
-            if not all(n in raw for n in ROLLUPS[name]):
+            if not all(n in src for n in ROLLUPS[name]):
                 continue
             say(f"rolling up {name}")
-            src = {n: _only_days(t, changed) for n, t in raw.items()}
-            expr = _define(name, src)
+            expr = _staged(name, src, staged)
             folder = store / name
             folder.mkdir(parents=True, exist_ok=True)
             cols = ", ".join(f'"{c}"' for c in expr.columns)
