@@ -180,6 +180,9 @@ def main(argv: list[str] | None = None) -> int:
                     help="first day of the month measured in (b); the batch ends with it")
     ap.add_argument("--periods", type=int, default=24, help="months in the batch (c)")
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--parts", default="abcd",
+                    help="which measurements to run, e.g. 'a' for the build alone (default abcd;"
+                         " d needs b)")
     ap.add_argument("--memory-limit", help="DuckDB memory limit of the children, e.g. 1GB")
     ap.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR)
     ap.add_argument("--child", help=argparse.SUPPRESS)
@@ -195,31 +198,41 @@ def main(argv: list[str] | None = None) -> int:
     for users in a.users:
         store = ensure_store(a.data_dir, users, a.months, a.end)
         r = {"users": users}
-        r["scan"] = median_of("scan", store, a.period, a.periods, env, a.repeat)
-        r["rollup"] = median_of("rollup", store, a.period, a.periods, env, a.repeat)
-        r["rollups"] = median_of("period-rollups", store, a.period, a.periods, env, a.repeat)
-        r["raw"] = median_of("period-raw", store, a.period, a.periods, env, a.repeat)
-        r["batch"] = measure("batch", store, a.period, a.periods, env)
+        if "a" in a.parts:
+            r["scan"] = median_of("scan", store, a.period, a.periods, env, a.repeat)
+            r["rollup"] = median_of("rollup", store, a.period, a.periods, env, a.repeat)
+        elif not (store.parent / (store.name + ".rollup")).is_dir():
+            measure("rollup", store, a.period, a.periods, env)  # (b) and (c) need rollups
+        if "b" in a.parts or "d" in a.parts:
+            r["rollups"] = median_of("period-rollups", store, a.period, a.periods, env,
+                                     a.repeat)
+            r["raw"] = median_of("period-raw", store, a.period, a.periods, env, a.repeat)
+        if "c" in a.parts:
+            r["batch"] = measure("batch", store, a.period, a.periods, env)
         rows.append(r)
-        s, b = r["scan"], r["rollup"]
         print(f"\n== {users:,} users ({a.months} months of data), median of {a.repeat} ==")
-        print(f"(a) plain scan of events: {s['seconds']:.1f} s, {_gib(s['peak_rss'])}; rollup "
-              f"build ({b['days']} days): {b['seconds']:.1f} s, {_gib(b['peak_rss'])} → "
-              f"{b['seconds'] / s['seconds']:.2f}× the scan")
-        ro, rw = r["rollups"], r["raw"]
-        print(f"(b) compute_period {a.period:%Y-%m}: rollups {ro['seconds']:.1f} s "
-              f"(cpu {ro['cpu_seconds']:.1f} s), {_gib(ro['peak_rss'])}; raw "
-              f"{rw['seconds']:.1f} s (cpu {rw['cpu_seconds']:.1f} s), {_gib(rw['peak_rss'])} "
-              f"→ {rw['seconds'] / ro['seconds']:.1f}× faster from rollups")
-        bt = r["batch"]
-        total = {t: sum(c.get(t, 0) for c in bt["raw_reads"].values()) for t in RAW}
-        print(f"(c) {a.periods}-month batch from rollups: {bt['seconds']:.1f} s, "
-              f"{_gib(bt['peak_rss'])}; queries reading raw events: {total['events']}, "
-              f"raw transactions: {total['transactions']}")
-        for fam, c in sorted(bt["raw_reads"].items()):
-            print(f"      {fam:<13} events {c.get('events', 0):>4}  "
-                  f"transactions {c.get('transactions', 0):>4}")
-    if len(rows) >= 2:
+        if "scan" in r:
+            s, b = r["scan"], r["rollup"]
+            print(f"(a) plain scan of events: {s['seconds']:.2f} s, {_gib(s['peak_rss'])}; "
+                  f"rollup build ({b['days']} days): {b['seconds']:.1f} s, "
+                  f"{_gib(b['peak_rss'])} → {b['seconds'] / s['seconds']:.1f}× the scan")
+        if "rollups" in r:
+            ro, rw = r["rollups"], r["raw"]
+            print(f"(b) compute_period {a.period:%Y-%m}: rollups {ro['seconds']:.1f} s "
+                  f"(cpu {ro['cpu_seconds']:.1f} s), {_gib(ro['peak_rss'])}; raw "
+                  f"{rw['seconds']:.1f} s (cpu {rw['cpu_seconds']:.1f} s), "
+                  f"{_gib(rw['peak_rss'])} → {rw['seconds'] / ro['seconds']:.1f}× faster "
+                  "from rollups")
+        if "batch" in r:
+            bt = r["batch"]
+            total = {t: sum(c.get(t, 0) for c in bt["raw_reads"].values()) for t in RAW}
+            print(f"(c) {a.periods}-month batch from rollups: {bt['seconds']:.1f} s, "
+                  f"{_gib(bt['peak_rss'])}; queries reading raw events: {total['events']}, "
+                  f"raw transactions: {total['transactions']}")
+            for fam, c in sorted(bt["raw_reads"].items()):
+                print(f"      {fam:<13} events {c.get('events', 0):>4}  "
+                      f"transactions {c.get('transactions', 0):>4}")
+    if len(rows) >= 2 and "rollups" in rows[0]:
         x, y = rows[0], rows[1]
         for path in ("rollups", "raw"):
             print(f"(d) peak RSS of compute_period from {path}: {_gib(x[path]['peak_rss'])} at "

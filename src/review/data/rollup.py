@@ -33,8 +33,9 @@ or a Parquet folder ``data/bank/`` the folder ``data/bank.duckdb.rollup/`` (or
 ``data/bank.rollup/``) holds one Parquet file per table and calendar month
 (``user_day/2026-09.parquet``) and ``manifest.json``: the rollup version, the source's stamp
 (file sizes and modification times) and a fingerprint of each raw day (row count and sum of
-row hashes, computed in the engine). :func:`refresh` re-reads only the raw days that are new
-or whose fingerprint changed, rewrites the months they belong to (each file replaced
+row hashes, computed in the engine; a first build or ``--full`` takes them from the same pass
+that builds ``user_day`` and ``txn_day``, a refresh hashes the raw rows once to compare them).
+:func:`refresh` re-reads only the raw days that are new or whose fingerprint changed, rewrites the months they belong to (each file replaced
 atomically, the manifest last) and drops days that disappeared. :func:`attach` exposes a
 store to a connection only when its stamp matches the source; otherwise the families use
 :func:`derived` expressions over the raw tables (correct, just slower). Engine-URL sources
