@@ -235,7 +235,7 @@ def test_clean_transactions_import_as_reference(tmp_path, store):
                  "-12.5 (must be ≥ 0)", id="negative amount"),
     pytest.param(f"{TX_HEADER}\n{GOOD_ROW}\nU2,2026/09/02 11:00,转账,网银,1,成功\n",
                  "tx_202609.csv, table transactions, column channel, row 2: unknown code(s) "
-                 "'网银': not in the value map nor the allowed set (mobile, branch, web, atm)",
+                 "'网银': not in the value map nor the allowed set (mobile, branch, web, atm, other, unknown)",
                  id="unknown code"),
     pytest.param(f"{TX_HEADER}\n{GOOD_ROW}\nU9,2026/09/02 11:00,转账,柜面,1,成功\n",
                  "tx_202609.csv, table transactions, column user_id, row 2: user_id not found "

@@ -214,7 +214,7 @@ class SourceMap(_Strict):
                 if why:
                     problems.append(f"tables.{tname}.columns.{cname}: {why}")
             unmapped = [c.name for c in spec.columns
-                        if not c.nullable and c.name not in tmap.columns]
+                        if not c.optional and c.name not in tmap.columns]
             if unmapped:
                 problems.append(f"tables.{tname}.columns: required column(s) "
                                 f"{', '.join(unmapped)} not mapped (use from:, value:, parts: "
@@ -769,8 +769,8 @@ def _build(sheet: _Sheet, source: SourceMap, tname: str, tmap: TableMap, counter
     for col in spec.columns:
         cmap = tmap.columns.get(col.name)
         values: list[Any]
-        if cmap is None:
-            out.columns[col.name] = [None] * n
+        if cmap is None:  # an optional column left out: its default, or empty
+            out.columns[col.name] = [col.default] * n
             continue
         if cmap.kind == "surrogate":
             out.columns[col.name] = _surrogates(sheet, cmap, counter)
@@ -824,7 +824,7 @@ def _column(values: list[Any], col: Column, cmap: ColumnMap, na: set[str], sheet
             if key in vmap:
                 v = vmap[key]
         if v is None or (isinstance(v, str) and v.strip() in na):
-            out.append(None)
+            out.append(col.default)
             continue
         try:
             x = _convert(v, col.dtype, cmap.format)
@@ -840,7 +840,8 @@ def _column(values: list[Any], col: Column, cmap: ColumnMap, na: set[str], sheet
         if col.allowed is not None and x not in col.allowed:
             problems.add(sheet.path, tname, col.name, "unknown_code",
                          "unknown code(s) {values}: not in the value map nor the allowed set "
-                         f"({allowed}); add them to the mapping's `values:`", row,
+                         f"({allowed}); add them to the mapping's `values:` (map a code the "
+                         "contract does not list to other)", row,
                          repr(_text(raw)))
             out.append(None)
             continue

@@ -46,6 +46,7 @@ import ibis
 import pandas as pd
 
 from review.config import Params
+from review.metrics.acquisition import unregistered_note, with_note
 from review.metrics.common import (
     Measure,
     Window,
@@ -155,8 +156,8 @@ def headline(t: Mapping[str, ibis.Table], w: Window, p: Params) -> dict[str, Mea
     steps = funnel_steps(t["users"], t["events"], t["transactions"], w,
                          p.thresholds.conversion_window_days)
     n = steps.set_index("step")["users"]
-    return {"funnel_conversion": Measure.ratio(float(n[STEPS[-1]]), float(n[STEPS[0]]),
-                                               what="new users")}
+    m = Measure.ratio(float(n[STEPS[-1]]), float(n[STEPS[0]]), what="new users")
+    return {"funnel_conversion": with_note(m, unregistered_note(t["users"]))}
 
 
 def breakdowns(t: Mapping[str, ibis.Table], w: Window, p: Params) -> dict[str, pd.DataFrame]:

@@ -51,6 +51,7 @@ import ibis
 import pandas as pd
 
 from review.config import Params
+from review.metrics.acquisition import unregistered_note, with_note
 from review.metrics.common import (
     Measure,
     Window,
@@ -199,7 +200,7 @@ def headline(t: Mapping[str, ibis.Table], w: Window, p: Params) -> dict[str, Mea
                 f"{w.end - timedelta(days=7)} are excluded (day 7 after the period end)")
         m = Measure(m.value, m.numerator, m.denominator,
                     f"{m.note}; {text}" if m.note else text)
-    return {"d7_retention": m}
+    return {"d7_retention": with_note(m, unregistered_note(t["users"]))}
 
 
 def breakdowns(t: Mapping[str, ibis.Table], w: Window, p: Params) -> dict[str, pd.DataFrame]:
