@@ -384,7 +384,7 @@ def test_example_mapping_loads():
      "required column(s) name, kind, start, end not mapped"),
     ("sources:\n  - files: a.csv\n    tables:\n      regions:\n        columns:\n"
      "          region: {from: a, value: b}\n          city_tier: c\n          population: d\n",
-     "give exactly one of from, value, parts, surrogate (found from, value)"),
+     "give exactly one of from, value, parts, surrogate, sql, when (found from, value)"),
     ("sources:\n  - files: a.csv\n    encoding: big9\n    tables: {}\n",
      "unknown encoding 'big9'"),
 ])

@@ -57,6 +57,21 @@ DELIMITERS = (",", ";", "\t", "|")
 TRUE_TEXTS = frozenset({"true", "t", "yes", "y", "1", "是", "真"})
 FALSE_TEXTS = frozenset({"false", "f", "no", "n", "0", "否", "假"})
 EXCEL_SUFFIXES = (".xlsx", ".xlsm")
+#: The column ``sql:``/``derive:`` expressions see as the 1-based data row (file order).
+ROW_COLUMN = "_row"
+#: Month names read in ``parts:``, by ``month_number()`` in SQL and by ``%b``/``%B`` formats.
+MONTHS: dict[str, int] = {
+    **{m: i for i, m in enumerate(("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug",
+                                    "sep", "oct", "nov", "dec"), start=1)},
+    **{m: i for i, m in enumerate(("january", "february", "march", "april", "may", "june",
+                                    "july", "august", "september", "october", "november",
+                                    "december"), start=1)},
+    "sept": 9,
+    **{f"{z}月": i for i, z in enumerate(("一", "二", "三", "四", "五", "六", "七", "八", "九",
+                                          "十", "十一", "十二"), start=1)},
+    **{f"{i}月": i for i in range(1, 13)},
+    **{f"{i:02d}月": i for i in range(1, 10)},
+}
 #: Offending rows named per problem in an error message.
 ROWS_SHOWN = 5
 #: Problems listed in an error message (the exception's ``problems`` holds all).
@@ -83,9 +98,14 @@ class DateParts(_Strict):
                             self.second) if h is not None]
 
 
+#: The keys that make a column: a mapping gives exactly one.
+SOURCE_KEYS = ("from", "value", "parts", "surrogate", "sql", "when")
+
+
 class ColumnMap(_Strict):
     """How one contract column is made. Exactly one of ``from``, ``value``, ``parts``,
-    ``surrogate``; ``values``, ``format`` and ``scale`` refine it.
+    ``surrogate``, ``sql`` or ``when`` (with ``then``/``else``); ``values``, ``format`` and
+    ``scale`` refine it. A refinement that would have no effect is an error.
 
     A plain string in the YAML (``user_id: 客户号``) is short for ``{from: 客户号}``.
     """
@@ -94,6 +114,10 @@ class ColumnMap(_Strict):
     value: str | None = None
     parts: DateParts | None = None
     surrogate: Literal["hash", "row_number"] | None = None
+    sql: str | None = None
+    when: str | None = None
+    then: str | None = None
+    else_: str | None = Field(default=None, alias="else")
     prefix: str = ""
     values: dict[str, str | bool | int | float | None] | None = None
     format: list[str] | None = None
@@ -113,15 +137,30 @@ class ColumnMap(_Strict):
 
     @model_validator(mode="after")
     def _one_source(self) -> ColumnMap:
-        given = [k for k in ("from", "value", "parts", "surrogate")
+        given = [k for k in SOURCE_KEYS
                  if (k == "from" and self.from_ is not None)
                  or (k == "value" and "value" in self.model_fields_set)
                  or (k not in ("from", "value") and getattr(self, k) is not None)]
         if len(given) != 1:
-            raise ValueError("give exactly one of from, value, parts, surrogate"
+            raise ValueError(f"give exactly one of {', '.join(SOURCE_KEYS)}"
                              + (f" (found {', '.join(given)})" if given else ""))
         if self.prefix and self.surrogate is None:
-            raise ValueError("prefix is only for surrogate keys")
+            raise ValueError("prefix: is only for surrogate keys; remove it")
+        for key, field_name in (("then", "then"), ("else", "else_")):
+            if field_name in self.model_fields_set and self.when is None:
+                raise ValueError(f"{key}: has no effect without when:; add when: "
+                                 "(a condition) or remove it")
+        if self.when is not None and self.then is None:
+            raise ValueError("when: needs then: (the value where the condition holds)")
+        kind = given[0]
+        ineffective = {
+            "parts": ("values", "format"),  # parts make the date itself
+            "surrogate": ("values", "format", "scale"),
+        }.get(kind, ())
+        for key in ineffective:
+            if getattr(self, key) is not None:
+                raise ValueError(f"{key}: has no effect next to {kind}: ({kind} makes the "
+                                 f"value itself); remove {key}:")
         return self
 
     @property
@@ -132,7 +171,18 @@ class ColumnMap(_Strict):
             return "parts"
         if self.surrogate is not None:
             return "surrogate"
+        if self.sql is not None:
+            return "sql"
+        if self.when is not None:
+            return "when"
         return "value"
+
+    def expression(self) -> str:
+        """The DuckDB SQL of a ``sql:`` or ``when:`` column (``when`` is a CASE WHEN)."""
+        if self.sql is not None:
+            return self.sql
+        other = "NULL" if self.else_ is None else f"({self.else_})"
+        return f"CASE WHEN ({self.when}) THEN ({self.then}) ELSE {other} END"
 
 
 class TableMap(_Strict):
@@ -162,6 +212,8 @@ class SourceMap(_Strict):
     sheet: str | None = None
     skip_rows: int = Field(default=0, ge=0)
     na_values: list[str] = Field(default_factory=lambda: list(NA_VALUES))
+    #: new source columns made by DuckDB SQL, in order (each sees the ones before it)
+    derive: dict[str, str] = Field(default_factory=dict)
     tables: dict[str, TableMap] = Field(min_length=1)
 
     @field_validator("sheet", mode="before")
@@ -199,6 +251,17 @@ class SourceMap(_Strict):
     @model_validator(mode="after")
     def _contract(self) -> SourceMap:
         problems = []
+        suffixes = {Path(p).suffix.lower() for p in self.files}
+        if self.sheet is not None and suffixes and not suffixes & {*EXCEL_SUFFIXES, ""}:
+            problems.append("sheet: has no effect on CSV files; remove it")
+        if suffixes and suffixes <= set(EXCEL_SUFFIXES):
+            for key in ("encoding", "delimiter"):
+                if getattr(self, key) is not None:
+                    problems.append(f"{key}: has no effect on Excel files; remove it")
+        for name in self.derive:
+            if name == ROW_COLUMN:
+                problems.append(f"derive.{name}: {ROW_COLUMN} is the file-order column; "
+                                "choose another name")
         for tname, tmap in self.tables.items():
             spec = TABLES.get(tname)
             if spec is None:
@@ -414,6 +477,117 @@ class _Sheet:
     header: list[str]
     rows: list[list[Any]]
     row_numbers: list[int]
+    frame: _SqlFrame | None = None
+
+    def sql_frame(self, na: set[str]) -> _SqlFrame:
+        if self.frame is None:
+            self.frame = _SqlFrame(self, na)
+        return self.frame
+
+
+class _SqlError(Exception):
+    """A ``sql:``/``derive:`` expression DuckDB refused, or one that gave the wrong rows."""
+
+
+class _SqlFrame:
+    """A sheet as a DuckDB table for ``sql:``, ``when:`` and ``derive:``.
+
+    Source columns are text (VARCHAR; empty cells and ``na_values`` are NULL), ``_row`` is
+    the 1-based data row, so window functions can follow file order (``OVER (ORDER BY _row)``);
+    each derived column is added in turn and typed as its SQL makes it. ``month_number(x)``
+    turns 1–12, English and Chinese month names into 1–12.
+    """
+
+    def __init__(self, sheet: _Sheet, na: set[str]):
+        self.con = duckdb.connect()
+        self.con.execute(_MONTH_MACRO)
+        cols: dict[str, pa.Array] = {}
+        for j, h in enumerate(sheet.header):
+            if h and h not in cols and h != ROW_COLUMN:
+                cols[h] = pa.array([_cell(r[j], na) for r in sheet.rows], pa.string())
+        cols[ROW_COLUMN] = pa.array(sheet.row_numbers, pa.int64())
+        self.con.register("_sheet", pa.table(cols))
+        self.table = "src0"
+        self.con.execute(f"CREATE TEMP TABLE {self.table} AS SELECT * FROM _sheet")
+        self.con.unregister("_sheet")
+        self.rows = len(sheet.rows)
+
+    def derive(self, name: str, expr: str) -> None:
+        nxt = f"src{int(self.table[3:]) + 1}"
+        ident = name.replace('"', '""')
+        try:
+            self.con.execute(f'CREATE TEMP TABLE {nxt} AS SELECT * EXCLUDE ("{ident}"), '
+                             f'({expr}) AS "{ident}" FROM {self.table}'
+                             if name in self.columns() else
+                             f'CREATE TEMP TABLE {nxt} AS SELECT *, ({expr}) AS "{ident}" '
+                             f"FROM {self.table}")
+        except duckdb.Error as exc:
+            raise _SqlError(_sql_message(exc)) from None
+        self.table = nxt
+
+    def columns(self) -> list[str]:
+        return [r[0] for r in self.con.execute(f"DESCRIBE {self.table}").fetchall()]
+
+    def values(self, expr: str) -> list[Any]:
+        try:
+            got = self.con.execute(f"SELECT ({expr}) FROM {self.table} ORDER BY {ROW_COLUMN}"
+                                   ).fetchall()
+        except duckdb.Error as exc:
+            raise _SqlError(_sql_message(exc)) from None
+        if len(got) != self.rows:
+            raise _SqlError(f"gives {len(got)} value(s) for {self.rows} row(s); use a "
+                            "window (OVER (...)) rather than an aggregate")
+        return [r[0] for r in got]
+
+
+def _sql_message(exc: Exception) -> str:
+    return str(exc).strip().splitlines()[0]
+
+
+def _cell(v: Any, na: set[str]) -> str | None:
+    t = _text(v)
+    return None if t is None or t in na else t
+
+
+_MONTH_MACRO = (
+    "CREATE MACRO month_number(m) AS coalesce(TRY_CAST(trim(CAST(m AS VARCHAR)) AS INTEGER), "
+    "CASE lower(trim(CAST(m AS VARCHAR))) "
+    + " ".join(f"WHEN '{k}' THEN {v}" for k, v in MONTHS.items()) + " END)")
+
+
+def _apply_derive(sheet: _Sheet, source: SourceMap, problems: _Problems) -> bool:
+    """Add the source's ``derive:`` columns to ``sheet``; False (reported) when one fails."""
+    if not source.derive:
+        return True
+    frame = sheet.sql_frame(set(source.na_values))
+    for name, expr in source.derive.items():
+        try:
+            frame.derive(name, expr)
+        except _SqlError as exc:
+            problems.add(sheet.path, None, None, "sql",
+                         f"derive.{name}: the SQL fails: {exc}; fix it (source columns are "
+                         "text: cast them, e.g. CAST(x AS INTEGER); see docs/importing.md)")
+            return False
+    names = list(source.derive)
+    got = frame.con.execute(
+        "SELECT " + ", ".join('"{}"'.format(n.replace('"', '""')) for n in names)
+        + f" FROM {frame.table} ORDER BY {ROW_COLUMN}").fetchall()
+    for name in names:
+        if name in sheet.header:  # a derived column replaces a source column of that name
+            j = sheet.header.index(name)
+            for r in sheet.rows:
+                r[j] = None
+    index = {}
+    for name in names:
+        if name not in sheet.header:
+            sheet.header.append(name)
+            for r in sheet.rows:
+                r.append(None)
+        index[name] = sheet.header.index(name)
+    for r, vals in zip(sheet.rows, got, strict=True):
+        for name, v in zip(names, vals, strict=True):
+            r[index[name]] = v
+    return True
 
 
 def detect_encoding(data: bytes) -> str:
@@ -662,8 +836,9 @@ def _to_timestamp(v: Any, formats: list[str] | None) -> datetime:
         return datetime(v.year, v.month, v.day)
     s = _text(v)
     for fmt in formats or []:
+        text = _english_months(s) if ("%b" in fmt or "%B" in fmt) else s  # type: ignore[arg-type]
         try:
-            return datetime.strptime(s, fmt)  # type: ignore[arg-type]
+            return datetime.strptime(text, fmt)  # type: ignore[arg-type]
         except ValueError:
             continue
     if not formats:
@@ -692,6 +867,28 @@ def _convert(v: Any, dtype: str, formats: list[str] | None) -> Any:
     raise AssertionError(dtype)
 
 
+def _month(v: Any) -> int:
+    """A month as 1–12, a name (``may``, ``September``, ``sept``) or Chinese (``五月``, ``5月``)."""
+    key = (_text(v) or "").lower()
+    if key in MONTHS:
+        return MONTHS[key]
+    try:
+        return _to_int(v)
+    except _Bad:
+        raise _Bad("not a month: {values}; use 1–12, an English month name or 一月…十二月",
+                   repr(v)) from None
+
+
+_ZH_MONTH = re.compile("(十[一二]|[一二三四五六七八九十])月")
+_EN_ABBR = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def _english_months(s: str) -> str:
+    """Chinese month names (``五月``) as English abbreviations, for ``%b``/``%B`` formats."""
+    s = _ZH_MONTH.sub(lambda m: _EN_ABBR[MONTHS[m.group(0)] - 1], s)
+    return re.sub(r"(?i)\bsept\b", "Sep", s)
+
+
 def _from_parts(sheet: _Sheet, cols: dict[str, int], parts: DateParts, i: int) -> datetime | None:
     names = ("year", "month", "day", "hour", "minute", "second")
     values = {}
@@ -704,7 +901,7 @@ def _from_parts(sheet: _Sheet, cols: dict[str, int], parts: DateParts, i: int) -
             if name in ("year", "month", "day"):
                 return None
             continue
-        values[name] = _to_int(v)
+        values[name] = _month(v) if name == "month" else _to_int(v)
     try:
         return datetime(**values)
     except (TypeError, ValueError):
@@ -783,6 +980,15 @@ def _build(sheet: _Sheet, source: SourceMap, tname: str, tmap: TableMap, counter
             values = [r[idx] for r in sheet.rows]
         elif cmap.kind == "value":
             values = [cmap.value] * n
+        elif cmap.kind in ("sql", "when"):
+            try:
+                values = sheet.sql_frame(na).values(cmap.expression())
+            except _SqlError as exc:
+                problems.add(sheet.path, tname, col.name, "sql",
+                             f"{cmap.kind}: the SQL fails: {exc}; fix it (source columns are "
+                             "text: cast them, e.g. CAST(x AS INTEGER); see docs/importing.md)")
+                failed = True
+                continue
         else:  # parts
             assert cmap.parts is not None
             idx_map = {}
@@ -1119,7 +1325,7 @@ def import_files(
         counters = {t: [0] for t in source.tables}
         for path in files:
             sheet = _read(path, source, problems)
-            if sheet is None:
+            if sheet is None or not _apply_derive(sheet, source, problems):
                 failed.update(source.tables)
                 continue
             for tname, tmap in source.tables.items():
