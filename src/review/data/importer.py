@@ -590,13 +590,51 @@ def _apply_derive(sheet: _Sheet, source: SourceMap, problems: _Problems) -> bool
     return True
 
 
+class MixedEncodingError(ValueError):
+    """A file whose lines are in different encodings (some UTF-8, some GBK/GB18030).
+
+    ``line`` is the 1-based line of the file where the encoding of the lines above it breaks;
+    ``first`` and ``then`` name the two encodings.
+    """
+
+    def __init__(self, line: int, first: str, then: str):
+        super().__init__(f"line {line} is {then}, the lines above it {first}")
+        self.line, self.first, self.then = line, first, then
+
+
+#: A UTF-8 encoded character of 3 bytes (every CJK character in UTF-8).
+_UTF8_WIDE = re.compile(rb"[\xe0-\xef][\x80-\xbf]{2}")
+
+
+def _line_kind(line: bytes) -> str | None:
+    """``utf-8`` (valid, with a multi-byte character), ``gb`` (not valid UTF-8) or None (ASCII
+    or too little evidence)."""
+    if line.isascii():
+        return None
+    try:
+        line.decode("utf-8")
+    except UnicodeDecodeError:
+        return "gb"
+    return "utf-8" if _UTF8_WIDE.search(line) else None
+
+
 def detect_encoding(data: bytes) -> str:
     """The text encoding of an export: ``utf-8-sig`` (BOM), ``utf-16``, ``utf-8`` or
     ``gb18030`` (a superset of GBK and GB2312, what Chinese Excel writes).
 
-    Raises ``UnicodeDecodeError`` when none fits.
+    Strict UTF-8 first; GB18030 only when the bytes are not valid UTF-8 *and* no line holds
+    valid UTF-8 multi-byte characters. A file whose lines disagree (an export appended to in
+    another encoding) raises :class:`MixedEncodingError` naming the first line that breaks;
+    ``UnicodeDecodeError`` when no encoding fits.
     """
     if data.startswith(codecs.BOM_UTF8):
+        body = data[len(codecs.BOM_UTF8):]
+        try:
+            body.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            if not (exc.start >= len(body) - 3 and exc.reason == "unexpected end of data"):
+                raise MixedEncodingError(body.count(b"\n", 0, exc.start) + 1, "UTF-8",
+                                         "not UTF-8") from None
         return "utf-8-sig"
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return "utf-16"
@@ -606,6 +644,16 @@ def detect_encoding(data: bytes) -> str:
     except UnicodeDecodeError as exc:
         if exc.start >= len(data) - 3 and exc.reason == "unexpected end of data":
             return "utf-8"  # cut inside the last character: a truncated UTF-8 file
+    first: str | None = None
+    for n, line in enumerate(data.split(b"\n"), start=1):
+        kind = _line_kind(line)
+        if kind is None:
+            continue
+        if first is None:
+            first = kind
+        elif kind != first:
+            names = {"utf-8": "UTF-8", "gb": "GBK/GB18030"}
+            raise MixedEncodingError(n, names[first], names[kind])
     data.decode("gb18030")
     return "gb18030"
 
@@ -613,6 +661,11 @@ def detect_encoding(data: bytes) -> str:
 def _decode(data: bytes, encoding: str | None, path: Path) -> str:
     try:
         enc = encoding or detect_encoding(data)
+    except MixedEncodingError as exc:
+        raise ImportMappingError(
+            f"{path}: line {exc.line}: the file mixes encodings (the lines above are "
+            f"{exc.first}, line {exc.line} is {exc.then}); re-export the whole file in one "
+            "encoding (UTF-8 preferred)") from None
     except UnicodeDecodeError:
         raise ImportMappingError(
             f"{path}: cannot tell the text encoding (not UTF-8, GBK or GB18030); set "
@@ -646,14 +699,18 @@ def detect_delimiter(text: str, candidates: Iterable[str] = DELIMITERS) -> str:
 
 def _read_csv(path: Path, source: SourceMap, problems: _Problems) -> _Sheet | None:
     text = _decode(path.read_bytes(), source.encoding, path)
-    lines = text.splitlines(keepends=True)
-    text = "".join(lines[source.skip_rows:])
-    if not text.strip():
+    stream = io.StringIO(text, newline="")
+    for _ in range(source.skip_rows):  # titles and notes above the header
+        stream.readline()
+    start = stream.tell()
+    sample = stream.read(1 << 16)
+    if not sample.strip() and not text[start:].strip():
         problems.add(path, None, None, "empty_file",
                      "empty file (no header, no rows); re-export it")
         return None
-    delimiter = source.delimiter or detect_delimiter(text)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+    delimiter = source.delimiter or detect_delimiter(sample)
+    stream.seek(start)
+    reader = csv.reader(stream, delimiter=delimiter, strict=True)
     rows: list[list[Any]] = []
     numbers: list[int] = []
     header: list[str] | None = None
@@ -784,8 +841,13 @@ def _text(v: Any) -> str | None:
     return str(v).strip()
 
 
+#: Control characters stripped from imported text (NUL, ESC, …; tab and line breaks stay).
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
 def _to_string(v: Any) -> str:
-    return _text(v)  # type: ignore[return-value]
+    """A cell as text, without control characters (they could hide or forge report text)."""
+    return _CONTROL.sub("", _text(v))  # type: ignore[arg-type]
 
 
 _THOUSANDS = re.compile(r"^[-+]?\d{1,3}(,\d{3})+(\.\d*)?$")
@@ -1198,6 +1260,37 @@ def _to_arrow(t: _Rows) -> pa.Table:
                      for c in t.spec.columns})
 
 
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's live process
+    return True
+
+
+def clean_stale_imports(into: Path) -> list[Path]:
+    """Delete the temporary copies (``.<store>.<pid>.importing`` and their ``.wal``) that a
+    killed import left beside ``into``; a copy whose process still runs is kept.
+
+    Returns the files deleted.
+    """
+    removed = []
+    pattern = re.compile(rf"^\.{re.escape(into.name)}\.(\d+)\.importing(\.wal)?$")
+    if not into.parent.is_dir():
+        return removed
+    for p in into.parent.iterdir():
+        m = pattern.match(p.name)
+        if m and int(m.group(1)) != os.getpid() and not _alive(int(m.group(1))):
+            try:
+                p.unlink()
+            except FileNotFoundError:
+                continue
+            removed.append(p)
+    return removed
+
+
 def _write_atomically(into: Path, tables: dict[str, pa.Table], replace: bool
                       ) -> ValidationReport:
     wal = into.with_name(into.name + ".wal")
@@ -1207,6 +1300,7 @@ def _write_atomically(into: Path, tables: dict[str, pa.Table], replace: bool
             "closed cleanly); close the other program, or open and close the store with duckdb, "
             "and try again")
     into.parent.mkdir(parents=True, exist_ok=True)
+    clean_stale_imports(into)
     tmp = into.with_name(f".{into.name}.{os.getpid()}.importing")
     tmp_wal = tmp.with_name(tmp.name + ".wal")
     try:
@@ -1357,8 +1451,10 @@ __all__ = [
     "ImportMapping",
     "ImportProblem",
     "ImportResult",
+    "MixedEncodingError",
     "SourceMap",
     "TableMap",
+    "clean_stale_imports",
     "detect_delimiter",
     "detect_encoding",
     "import_files",
