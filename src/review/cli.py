@@ -8,6 +8,7 @@
     review validate [PARAMS.yaml ... | --source SOURCE]
     review params new 2026-11 --from 2026-10
     review import SOURCE... --mapping mapping.yaml --into STORE
+    review import EXPORT.csv --draft [--out mapping.yaml]
 
 Exit codes: 0 success; 1 a period failed or the data breaks the contract; 2 a usage error or
 any :class:`~review.errors.ReviewError` (printed as one message, without a traceback);
@@ -192,10 +193,33 @@ def params_new(period: str, from_: str) -> int:
 # -- import ---------------------------------------------------------------------------------
 @cli.command("import")
 @click.argument("sources", nargs=-1, required=True, type=PathArg)
-@click.option("--mapping", required=True, type=PathArg, help="Column mapping YAML.")
-@click.option("--into", required=True, type=PathArg, help="The DuckDB store to write.")
-def import_(sources: tuple[Path, ...], mapping: Path, into: Path) -> int:
+@click.option("--mapping", type=PathArg, help="Column mapping YAML.")
+@click.option("--into", type=PathArg, help="The DuckDB store to write.")
+@click.option("--draft", is_flag=True,
+              help="Draft a mapping for one export from its header and a sample (nothing is "
+                   "imported).")
+@click.option("--out", "draft_out", type=PathArg,
+              help="With --draft: where to write the mapping (default: ./<file>.mapping.yaml).")
+def import_(sources: tuple[Path, ...], mapping: Path | None, into: Path | None, draft: bool,
+            draft_out: Path | None) -> int:
     """Import analysts' CSV/Excel exports into a contract store using a column mapping."""
+    if draft:
+        if len(sources) != 1 or mapping or into:
+            raise click.UsageError("--draft takes one export file and no --mapping/--into")
+        from review.data.draft import draft_mapping
+
+        result = draft_mapping(sources[0])
+        dest = draft_out or Path(f"{sources[0].stem}.mapping.yaml")
+        if dest.exists():
+            raise click.UsageError(f"{dest} exists; give another --out or remove it")
+        dest.write_text(result.text, encoding="utf-8")
+        placed = sum(1 for p in result.placed if p.column)
+        click.echo(f"wrote {dest}: {placed} of {len(result.placed)} source columns placed "
+                   f"({', '.join(result.tables) or 'no table recognised'}); finish the TODOs, "
+                   f"then: review import {sources[0]} --mapping {dest} --into STORE")
+        return 0
+    if mapping is None or into is None:
+        raise click.UsageError("give --mapping and --into (or --draft to draft a mapping)")
     from review.data.importer import import_files, load_mapping
 
     result = import_files(list(sources), load_mapping(mapping), into)

@@ -126,3 +126,19 @@ def test_reports_label_open_codes_in_every_dimension(lang, other, unknown):
         assert code_label(dim, "unknown", lang) == unknown
     assert code_label("touch_channel", "phone", "zh") == "电话"
     assert code_label("campaign_kind", "telemarketing", "en") == "Telemarketing"
+
+
+def test_validate_says_which_sections_each_missing_table_would_unlock(tmp_path):
+    (tmp_path / "campaigns.csv").write_text(CAMPAIGNS, encoding="utf-8")
+    (tmp_path / "contacts.csv").write_text(CONTACTS, encoding="utf-8")
+    only_campaigns = {"sources": [MAPPING["sources"][0] | {"tables": {
+        "assignments": MAPPING["sources"][0]["tables"]["assignments"]}}, MAPPING["sources"][1]]}
+    store = tmp_path / "min.duckdb"
+    import_files([tmp_path / "contacts.csv", tmp_path / "campaigns.csv"],
+                 ImportMapping.from_dict(only_campaigns), store)
+    report = validate(connect(store))
+    assert report.ok and set(report.tables_missing) >= {"users", "spend", "events"}
+    text = {p.table: p.message for p in report.problems if p.rule == "missing_table"}
+    sections = ", ".join(contract.unlocks("spend"))
+    assert f"adding it would unlock the sections {sections}" in text["spend"]
+    assert "budget" in contract.unlocks("spend")

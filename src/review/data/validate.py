@@ -43,7 +43,7 @@ import pandas as pd
 from ibis.backends import BaseBackend
 from ibis.common.exceptions import TableNotFound
 
-from review.data.contract import SECTION_TABLES, TABLES, Column, TableSpec
+from review.data.contract import TABLES, Column, TableSpec, unlocks
 from review.errors import ValidationError
 
 Severity = Literal["error", "warning"]
@@ -234,10 +234,10 @@ def present_tables(con: BaseBackend) -> set[str]:
 
 
 def _missing_table(name: str) -> Problem:
-    sections = [s for s, need in SECTION_TABLES.items() if name in need]
+    sections = unlocks(name)
     note = "the report parts that need it will show a 'not available' note"
     if sections:
-        note += f" (sections: {', '.join(sections)})"
+        note += f"; adding it would unlock the sections {', '.join(sections)}"
     return Problem(name, None, "missing_table", "warning", 0,
                    f"table {name!r} is not in the data source; {note}")
 
