@@ -7,6 +7,8 @@
     review demo-data --out PATH [--users N] [--months M] [--seed S]
     review validate [PARAMS.yaml ... | --source SOURCE]
     review params new 2026-11 --from 2026-10
+    review init DIR [--period 2026-10]
+    review --project DIR COMMAND ...      (default: the current folder's project)
     review import SOURCE... --mapping mapping.yaml --into STORE
     review import EXPORT.csv --draft [--out mapping.yaml]
 
@@ -17,6 +19,7 @@ any :class:`~review.errors.ReviewError` (printed as one message, without a trace
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -31,8 +34,30 @@ PathArg = click.Path(path_type=Path)
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="review")
-def cli() -> None:
+@click.option("--project", type=click.Path(file_okay=False, exists=True, path_type=Path),
+              help="The project folder (default: the current folder, or the nearest one "
+                   "above it with params/).")
+@click.pass_context
+def cli(ctx: click.Context, project: Path | None) -> None:
     """Campaign Review Workbook: parameterised, reproducible campaign review reports."""
+    ctx.obj = {"project_given": project is not None}
+    paths.set_project(project or paths.PROJECT_ROOT)  # exported: notebook kernels inherit it
+
+
+def _adopt_project(files: Sequence[Path]) -> None:
+    """Without ``--project``, params files given by path bring their own project (the folder
+    above their ``params/``), so relative paths in them resolve there."""
+    ctx = click.get_current_context()
+    if (ctx.obj or {}).get("project_given") or not files:
+        return
+    projects = {paths.project_of(f) for f in files}
+    if len(projects) > 1:
+        raise click.UsageError("the params files belong to different projects ("
+                               + ", ".join(sorted(str(p) for p in projects))
+                               + "); run each project on its own or give --project")
+    (root,) = projects
+    if root != paths.PROJECT_ROOT:
+        paths.set_project(root)
 
 
 # -- run ------------------------------------------------------------------------------------
@@ -97,6 +122,7 @@ def run(params_files: tuple[Path, ...], all_: bool, only: tuple[str, ...], force
     """Build the report of each period: PARAMS.yaml files, or --all."""
     from review.runner.batch import run_batch
 
+    _adopt_project(params_files)
     options = _run_options(out=out, jobs=jobs, only=only, force=force, notebooks=notebooks,
                            cache_dir=cache_dir, cell_timeout=cell_timeout, quiet=quiet,
                            index_lang=index_lang)
@@ -125,14 +151,16 @@ def demo(users: int, force: bool, jobs: int | None, out: Path | None, quiet: boo
 
 
 @cli.command("demo-data")
-@click.option("--out", type=PathArg, default=paths.DEMO_STORE, show_default=True,
-              help="The DuckDB file to write.")
+@click.option("--out", type=PathArg, help="The DuckDB file to write (default: "
+              "data/demo.duckdb in the project).")
 @click.option("--users", type=click.IntRange(min=1), default=20_000, show_default=True)
 @click.option("--months", type=click.IntRange(min=1), default=18, show_default=True)
 @click.option("--seed", type=int, default=7, show_default=True)
-def demo_data(out: Path, users: int, months: int, seed: int) -> int:
+def demo_data(out: Path | None, users: int, months: int, seed: int) -> int:
     """Write a synthetic store that follows the data contract (with planted truths)."""
     from review.data.demo import generate
+
+    out = out or paths.DEMO_STORE
 
     out.parent.mkdir(parents=True, exist_ok=True)
     generate(out, users=users, months=months, seed=seed, progress=True)
@@ -155,6 +183,7 @@ def validate(params_files: tuple[Path, ...], source: str | None) -> int:
     if source:
         sources = [source]
     else:
+        _adopt_project(params_files)
         files = list(params_files) or sorted(paths.PARAMS_DIR.glob("*.yaml"))
         loaded = load_params_files(files)
         click.echo(f"parameters ok: {', '.join(str(f) for f, _ in loaded)}")
@@ -179,14 +208,30 @@ def params() -> None:
 @click.option("--from", "from_", required=True, metavar="PERIOD|FILE",
               help="The period (params/<id>.yaml) or file to copy.")
 def params_new(period: str, from_: str) -> int:
-    """Scaffold params/PERIOD.yaml from an earlier period."""
+    """Scaffold params/PERIOD.yaml of the project from an earlier period (or any file)."""
     from review.runner.scaffold import new_params_file
 
     source = Path(from_)
     if not source.suffix:
         source = paths.PARAMS_DIR / f"{from_}.yaml"
-    dest = new_params_file(period, source)
+    paths.PARAMS_DIR.mkdir(parents=True, exist_ok=True)
+    dest = new_params_file(period, source, dest=paths.PARAMS_DIR / f"{period}.yaml")
     click.echo(f"wrote {dest}: check targets, budget and milestones")
+    return 0
+
+
+# -- init -----------------------------------------------------------------------------------
+@cli.command()
+@click.argument("folder", type=PathArg)
+@click.option("--period", default="2026-10", show_default=True,
+              help="The example period copied into params/.")
+def init(folder: Path, period: str) -> int:
+    """Create a project folder: params/, notebooks/, outputs/, data/ and an example period."""
+    from review.project import init_project
+
+    root = init_project(folder, period=period)
+    click.echo(f"created {root}: cd there, then `review demo-data` and "
+               f"`review run params/{period}.yaml` (see its README.md)")
     return 0
 
 
@@ -229,7 +274,23 @@ def import_(sources: tuple[Path, ...], mapping: Path | None, into: Path | None, 
 
 # -- entry point ----------------------------------------------------------------------------
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the CLI; return the exit code (``review`` is ``sys.exit(main())``)."""
+    """Run the CLI; return the exit code (``review`` is ``sys.exit(main())``).
+
+    The project chosen for the command (``--project``, or a params file's own) is this call's
+    only: the caller's project and ``$REVIEW_PROJECT`` are restored afterwards.
+    """
+    before_env, before_root = os.environ.get(paths.PROJECT_ENV), paths.PROJECT_ROOT
+    try:
+        return _main(argv)
+    finally:
+        paths.set_project(before_root)
+        if before_env is None:
+            os.environ.pop(paths.PROJECT_ENV, None)
+        else:
+            os.environ[paths.PROJECT_ENV] = before_env
+
+
+def _main(argv: Sequence[str] | None) -> int:
     try:
         rv = cli.main(args=list(argv) if argv is not None else None, prog_name="review",
                       standalone_mode=False)

@@ -17,8 +17,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from review import paths
 from review.errors import DataSourceError
-from review.paths import PROJECT_ROOT
 from review.secrets import has_env_refs, redact, resolve_env
 
 if TYPE_CHECKING:  # ibis is imported when a source is opened, not when this module is
@@ -32,13 +32,14 @@ def is_url(source: str) -> bool:
     return "://" in source
 
 
-def resolve_path(source: str | Path, base_dir: Path = PROJECT_ROOT) -> Path:
-    """A local source path, relative paths anchored at the project root (not the CWD)."""
+def resolve_path(source: str | Path, base_dir: Path | None = None) -> Path:
+    """A local source path, relative paths anchored at the project (``review.paths``), not
+    the CWD."""
     p = Path(source).expanduser()
-    return p if p.is_absolute() else base_dir / p
+    return p if p.is_absolute() else (base_dir or paths.PROJECT_ROOT) / p
 
 
-def connect(source: str | Path, *, base_dir: Path = PROJECT_ROOT) -> BaseBackend:
+def connect(source: str | Path, *, base_dir: Path | None = None) -> BaseBackend:
     """Open ``source`` and return an Ibis backend whose tables follow the data contract.
 
     Parameters
@@ -46,7 +47,7 @@ def connect(source: str | Path, *, base_dir: Path = PROJECT_ROOT) -> BaseBackend
     source
         A DuckDB file, a folder of Parquet/CSV files, or an Ibis URL (see module docstring).
     base_dir
-        Where relative paths are anchored; the project root by default.
+        Where relative paths are anchored; the project (``review.paths``) by default.
     """
     import ibis
 

@@ -45,7 +45,6 @@ from pathlib import Path
 from typing import Any
 
 from review.errors import DataSourceError, RunError
-from review.paths import PROJECT_ROOT
 
 #: The installed ``review`` package; tests point this at a copy to fake a code change.
 PACKAGE_DIR = Path(__file__).resolve().parents[1]
@@ -117,7 +116,7 @@ def _folder_files(folder: Path) -> list[Path]:
     return sorted(files, key=lambda p: p.relative_to(folder).as_posix())
 
 
-def local_source_path(source: str, *, base_dir: Path = PROJECT_ROOT) -> Path | None:
+def local_source_path(source: str, *, base_dir: Path | None = None) -> Path | None:
     """The file or folder a local source points at (``${VAR}`` resolved), ``None`` for URLs.
 
     ``duckdb://path`` counts as local. Relative paths are anchored at ``base_dir``.
@@ -134,7 +133,7 @@ def local_source_path(source: str, *, base_dir: Path = PROJECT_ROOT) -> Path | N
 
 
 def source_fingerprint(source: str, *, memo_dir: Path | None = None,
-                       base_dir: Path = PROJECT_ROOT) -> str:
+                       base_dir: Path | None = None) -> str:
     """The fingerprint of a whole data source (see the module docstring for the schemes).
 
     Raises
@@ -218,7 +217,7 @@ def _disconnect(con: Any) -> None:
 
 def table_fingerprints(source: str, *, source_fp: str | None = None,
                        memo_dir: Path | None = None,
-                       base_dir: Path = PROJECT_ROOT) -> dict[str, dict]:
+                       base_dir: Path | None = None) -> dict[str, dict]:
     """Per-table fingerprints of ``source`` for the manifest (rows and checksums).
 
     When ``source_fp`` (the source's fingerprint) and ``memo_dir`` are given, the result is

@@ -22,7 +22,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from review.paths import PROJECT_ROOT
+from review import paths
 from review.runner.fingerprint import digest_json
 
 if TYPE_CHECKING:
@@ -81,11 +81,12 @@ def package_versions(names: tuple[str, ...] = MAIN_PACKAGES) -> dict[str, str]:
     return versions
 
 
-def git_commit(root: Path = PROJECT_ROOT) -> str | None:
-    """``git rev-parse HEAD`` of the project, or ``None`` outside a git checkout."""
+def git_commit(root: Path | None = None) -> str | None:
+    """``git rev-parse HEAD`` of the code (the package's checkout by default), or ``None``
+    outside a git checkout."""
     try:
-        done = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True,
-                              text=True, timeout=10, check=False)
+        done = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root or paths.INSTALL_ROOT,
+                              capture_output=True, text=True, timeout=10, check=False)
     except (OSError, subprocess.SubprocessError):
         return None
     commit = done.stdout.strip()
@@ -95,7 +96,7 @@ def git_commit(root: Path = PROJECT_ROOT) -> str | None:
 def relative_to_project(path: Path) -> str:
     """``path`` relative to the project root when inside it, else as given."""
     try:
-        return Path(path).resolve().relative_to(PROJECT_ROOT.resolve()).as_posix()
+        return Path(path).resolve().relative_to(paths.PROJECT_ROOT.resolve()).as_posix()
     except ValueError:
         return str(path)
 
