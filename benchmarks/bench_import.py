@@ -8,7 +8,8 @@ ratio to the file size.
 
     .venv/bin/python benchmarks/bench_import.py --mb 50
 
-Keep ``--mb`` modest on a shared machine: the current importer converts row by row in Python.
+Keep ``--mb`` modest on a shared machine. Measured on 2 shared cores: 50 MB in 24 s wall
+(10 s CPU), peak RSS 598 MiB (about 270 MiB of it imports); 20 MB in 9.6 s, 407 MiB.
 """
 
 from __future__ import annotations

@@ -34,6 +34,7 @@ import math
 import os
 import re
 import shutil
+import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -569,6 +570,7 @@ def _apply_derive(sheet: _Sheet, source: SourceMap, problems: _Problems) -> bool
                          "text: cast them, e.g. CAST(x AS INTEGER); see docs/importing.md)")
             return False
     names = list(source.derive)
+    sheet.rows = [list(r) for r in sheet.rows]
     got = frame.con.execute(
         "SELECT " + ", ".join('"{}"'.format(n.replace('"', '""')) for n in names)
         + f" FROM {frame.table} ORDER BY {ROW_COLUMN}").fetchall()
@@ -697,21 +699,76 @@ def detect_delimiter(text: str, candidates: Iterable[str] = DELIMITERS) -> str:
     return best
 
 
+_BLOCK = 1 << 20
+
+
+def _decodes_as(path: Path, encoding: str) -> int | None:
+    """None when the whole file decodes as ``encoding``, else the byte offset where it fails.
+
+    Decoded block by block, so a large file is never held as one text.
+    """
+    dec = codecs.getincrementaldecoder(encoding)("strict")
+    pos = 0
+    with path.open("rb") as f:
+        while block := f.read(_BLOCK):
+            try:
+                dec.decode(block)
+            except UnicodeDecodeError as exc:
+                return pos + max(exc.start, 0)
+            pos += len(block)
+    try:
+        dec.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return pos
+    return None
+
+
+def _file_encoding(path: Path, encoding: str | None) -> tuple[str, str]:
+    """(encoding, error handler) to stream ``path`` with, after the checks of :func:`_decode`."""
+    if encoding is not None:
+        bad = _decodes_as(path, encoding)
+        if bad is not None:
+            raise ImportMappingError(
+                f"{path}: not valid {encoding} at byte {bad}; fix `encoding:` in the mapping "
+                "(or remove it to detect UTF-8/GBK automatically)")
+        return encoding, "strict"
+    with path.open("rb") as f:
+        head = f.read(4)
+    if not head.startswith((codecs.BOM_UTF8, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        bad = _decodes_as(path, "utf-8")
+        if bad is None or bad >= path.stat().st_size - 3:
+            return "utf-8", "replace"  # (a cut last character is replaced)
+    data = path.read_bytes()  # not UTF-8 (or a BOM): the careful per-line detection
+    try:
+        enc = detect_encoding(data)
+    except (MixedEncodingError, UnicodeDecodeError):
+        _decode(data, None, path)  # raises the error message
+        raise
+    return enc, "replace"
+
+
 def _read_csv(path: Path, source: SourceMap, problems: _Problems) -> _Sheet | None:
-    text = _decode(path.read_bytes(), source.encoding, path)
-    stream = io.StringIO(text, newline="")
+    encoding, errors = _file_encoding(path, source.encoding)
+    with path.open("rb") as raw:
+        stream = io.TextIOWrapper(raw, encoding=encoding, errors=errors, newline="")
+        return _parse_csv(path, stream, source, problems)
+
+
+def _parse_csv(path: Path, stream: io.TextIOWrapper, source: SourceMap, problems: _Problems
+               ) -> _Sheet | None:
     for _ in range(source.skip_rows):  # titles and notes above the header
         stream.readline()
     start = stream.tell()
-    sample = stream.read(1 << 16)
-    if not sample.strip() and not text[start:].strip():
+    sample = stream.read(1 << 16).removeprefix("\ufeff")
+    if not sample.strip():
         problems.add(path, None, None, "empty_file",
                      "empty file (no header, no rows); re-export it")
         return None
     delimiter = source.delimiter or detect_delimiter(sample)
     stream.seek(start)
     reader = csv.reader(stream, delimiter=delimiter, strict=True)
-    rows: list[list[Any]] = []
+    intern = sys.intern  # codes and dates repeat: one string object per distinct cell text
+    rows: list[Any] = []
     numbers: list[int] = []
     header: list[str] | None = None
     n = 0
@@ -740,7 +797,7 @@ def _read_csv(path: Path, source: SourceMap, problems: _Problems) -> _Sheet | No
                                  "without quotes; quote it or set `delimiter:`", n)
                     continue
                 record = record[:len(header)]
-            rows.append(record)
+            rows.append(tuple(intern(c) for c in record))
             numbers.append(n)
     except csv.Error as exc:
         problems.add(path, None, None, "truncated",
@@ -1077,14 +1134,48 @@ def _build(sheet: _Sheet, source: SourceMap, tname: str, tmap: TableMap, counter
     return out
 
 
+#: Distinct raw values per column whose conversion is remembered (codes and dates repeat).
+MEMO_LIMIT = 50_000
+
+
 def _column(values: list[Any], col: Column, cmap: ColumnMap, na: set[str], sheet: _Sheet,
             tname: str, problems: _Problems) -> list[Any]:
-    """Value map → empty cells → contract dtype → scale → allowed codes, for one column."""
-    vmap = cmap.values or {}
+    """Value map → empty cells → contract dtype → scale → allowed codes, for one column.
+
+    Each distinct raw value is converted once (up to :data:`MEMO_LIMIT` of them); problems
+    are still reported per row.
+    """
     out: list[Any] = []
-    allowed = ", ".join(col.allowed or ())
+    memo: dict[tuple[type, Any], tuple[str, Any, Any]] = {}
+    convert = _cell_converter(col, cmap, na)
     for i, raw in enumerate(values):
-        row = sheet.row_numbers[i]
+        key = (type(raw), raw)
+        try:
+            hit = memo.get(key)
+        except TypeError:  # an unhashable cell value: convert it alone
+            key, hit = None, None  # type: ignore[assignment]
+        if hit is None:
+            hit = convert(raw)
+            if key is not None and len(memo) < MEMO_LIMIT:
+                memo[key] = hit
+        rule, x, detail = hit
+        if rule:
+            template, value = detail
+            problems.add(sheet.path, tname, col.name, rule, template, sheet.row_numbers[i],
+                         value)
+        out.append(x)
+    return out
+
+
+def _cell_converter(col: Column, cmap: ColumnMap, na: set[str]):
+    """A function raw cell → (rule or "", contract value, (template, shown value))."""
+    vmap = cmap.values or {}
+    allowed = ", ".join(col.allowed or ())
+    unknown = ("unknown code(s) {values}: not in the value map nor the allowed set "
+               f"({allowed}); add them to the mapping's `values:` (map a code the contract "
+               "does not list to other)")
+
+    def convert(raw: Any) -> tuple[str, Any, Any]:
         v = raw
         if vmap and not isinstance(raw, (datetime, date)):
             key = _text(raw)
@@ -1092,29 +1183,20 @@ def _column(values: list[Any], col: Column, cmap: ColumnMap, na: set[str], sheet
             if key in vmap:
                 v = vmap[key]
         if v is None or (isinstance(v, str) and v.strip() in na):
-            out.append(col.default)
-            continue
+            return "", col.default, None
         try:
             x = _convert(v, col.dtype, cmap.format)
         except _Bad as exc:
-            problems.add(sheet.path, tname, col.name, "bad_value",
-                         exc.template, row, exc.value)
-            out.append(None)
-            continue
+            return "bad_value", None, (exc.template, exc.value)
         if cmap.scale is not None:
             x = x * cmap.scale
             if col.dtype == "int64":
                 x = round(x)
         if col.allowed is not None and x not in col.allowed:
-            problems.add(sheet.path, tname, col.name, "unknown_code",
-                         "unknown code(s) {values}: not in the value map nor the allowed set "
-                         f"({allowed}); add them to the mapping's `values:` (map a code the "
-                         "contract does not list to other)", row,
-                         repr(_text(raw)))
-            out.append(None)
-            continue
-        out.append(x)
-    return out
+            return "unknown_code", None, (unknown, repr(_text(raw)))
+        return "", x, None
+
+    return convert
 
 
 def _surrogates(sheet: _Sheet, cmap: ColumnMap, counter: list[int]) -> list[str]:
