@@ -1508,10 +1508,14 @@ def import_files(
                 rows = _build(sheet, source, tname, tmap, counters[tname], problems)
                 if rows is None:
                     failed.add(tname)
+                elif tname in built:
+                    built[tname].extend(rows)
                 else:
-                    built.setdefault(tname, _Rows.empty(TABLES[tname])).extend(rows)
+                    built[tname] = rows
+                del rows
                 prev = dedup.get(tname, "none")
                 dedup[tname] = tmap.dedup if tmap.dedup != "none" else prev
+            sheet = None  # the file's cells are no longer needed: free them before the checks
     dropped: dict[str, int] = {}
     for tname in list(built):
         built[tname], dropped[tname] = _dedup(built[tname], dedup.get(tname, "none"))
