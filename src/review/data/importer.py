@@ -1373,8 +1373,10 @@ def clean_stale_imports(into: Path) -> list[Path]:
     return removed
 
 
-def _write_atomically(into: Path, tables: dict[str, pa.Table], replace: bool
+def _write_atomically(into: Path, tables: dict[str, _Rows], replace: bool
                       ) -> ValidationReport:
+    """Write ``tables`` (emptied as they are written, to bound memory) into a copy of the
+    store, validate the copy, and move it over the store."""
     wal = into.with_name(into.name + ".wal")
     if wal.exists():
         raise ImportMappingError(
@@ -1392,19 +1394,23 @@ def _write_atomically(into: Path, tables: dict[str, pa.Table], replace: bool
         try:
             existing = {r[0] for r in con.execute(
                 "SELECT table_name FROM information_schema.tables").fetchall()}
-            for name, tbl in tables.items():
+            names = list(tables)
+            for name in names:
+                tbl = _to_arrow(tables[name])
+                tables[name] = _Rows.empty(tables[name].spec)  # free the Python values
                 con.register("_import", tbl)
                 if replace or name not in existing:
                     con.execute(f'CREATE OR REPLACE TABLE "{name}" AS SELECT * FROM _import')
                 else:
                     con.execute(f'INSERT INTO "{name}" BY NAME SELECT * FROM _import')
                 con.unregister("_import")
+                del tbl
             con.execute("CHECKPOINT")
         finally:
             con.close()
         icon = connect(tmp)
         try:
-            report = validate(icon, tables=list(tables))
+            report = validate(icon, tables=names)
         finally:
             icon.disconnect()
         if not report.ok:
@@ -1525,10 +1531,12 @@ def import_files(
     if problems:
         _raise(problems, into)
     ordered = {t: built[t] for t in TABLES if t in built}
-    report = _write_atomically(into, {t: _to_arrow(r) for t, r in ordered.items()}, replace)
+    counts = {t: len(r) for t, r in ordered.items()}
+    built.clear()
+    report = _write_atomically(into, ordered, replace)
     all_files = tuple(f for fs in matched.values() for f in fs)
-    return ImportResult(into, tuple(ordered), {t: len(r) for t, r in ordered.items()},
-                        all_files, {t: dropped.get(t, 0) for t in ordered}, report)
+    return ImportResult(into, tuple(counts), counts, all_files,
+                        {t: dropped.get(t, 0) for t in counts}, report)
 
 
 __all__ = [
