@@ -8,8 +8,10 @@ ratio to the file size.
 
     .venv/bin/python benchmarks/bench_import.py --mb 50
 
-Keep ``--mb`` modest on a shared machine. Measured on 2 shared cores: 50 MB in 24 s wall
-(10 s CPU), peak RSS 598 MiB (about 270 MiB of it imports); 20 MB in 9.6 s, 407 MiB.
+Keep ``--mb`` modest on a shared machine. Measured on 2 shared cores (peak RSS includes about
+270 MiB of imports): 50 MB in 20 s wall (10 s CPU), 464 MiB; 20 MB in 8–9 s. CSV files are
+read in chunks of ``CHUNK_ROWS`` rows; a file with ``derive:``/``sql:``/``when:`` is read
+whole.
 """
 
 from __future__ import annotations

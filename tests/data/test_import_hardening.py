@@ -83,3 +83,27 @@ def test_stale_importing_files_of_killed_imports_are_cleaned_on_the_next_import(
     assert not any(p.exists() for p in stale)
     assert live.exists()
     assert clean_stale_imports(store) == []
+
+
+def test_large_files_are_read_in_chunks_with_the_same_result(tmp_path, monkeypatch):
+    import review.data.importer as importer
+
+    monkeypatch.setattr(importer, "CHUNK_ROWS", 2)  # 5 rows → chunks of 2, 2, 1
+    body = HEADER + "".join(f"C{i},活动{i},2026-09-0{i},2026-09-30\n" for i in range(1, 6))
+    (tmp_path / "c.csv").write_text(body, encoding="utf-8")
+    mapping = ImportMapping.from_dict({"sources": [{"files": "c*.csv", "tables": {"campaigns": {
+        "columns": {"campaign_id": {"surrogate": "row_number", "prefix": "K"},
+                    "name": "名称", "kind": {"value": "other"}, "start": "开始",
+                    "end": "结束"}}}}]})
+    store = tmp_path / "s.duckdb"
+    import_files([tmp_path / "c.csv"], mapping, store)
+    con = duckdb.connect(str(store), read_only=True)
+    try:
+        got = con.execute("SELECT campaign_id, name FROM campaigns ORDER BY start").fetchall()
+    finally:
+        con.close()
+    assert got == [(f"K{i}", f"活动{i}") for i in range(1, 6)]  # numbering runs on
+    # a problem in the third chunk still names its row of the file
+    (tmp_path / "c.csv").write_text(body.replace("2026-09-05", "5 Sept"), encoding="utf-8")
+    with pytest.raises(ImportMappingError, match=r"column start, row 5: unparsable date"):
+        import_files([tmp_path / "c.csv"], mapping, store)

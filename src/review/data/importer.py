@@ -35,7 +35,7 @@ import os
 import re
 import shutil
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -747,15 +747,30 @@ def _file_encoding(path: Path, encoding: str | None) -> tuple[str, str]:
     return enc, "replace"
 
 
-def _read_csv(path: Path, source: SourceMap, problems: _Problems) -> _Sheet | None:
+#: Rows of a CSV file read and converted at a time (files with ``derive:``/``sql:``/``when:``
+#: are read whole: their window functions see the whole file).
+CHUNK_ROWS = 100_000
+
+
+@dataclass
+class _Reading:
+    """Whether reading a file failed (set by the reader; its chunks may have been used)."""
+
+    failed: bool = False
+
+
+def _read_csv(path: Path, source: SourceMap, problems: _Problems, status: _Reading,
+              chunk_rows: int | None) -> Iterator[_Sheet]:
     encoding, errors = _file_encoding(path, source.encoding)
     with path.open("rb") as raw:
         stream = io.TextIOWrapper(raw, encoding=encoding, errors=errors, newline="")
-        return _parse_csv(path, stream, source, problems)
+        yield from _parse_csv(path, stream, source, problems, status, chunk_rows)
 
 
-def _parse_csv(path: Path, stream: io.TextIOWrapper, source: SourceMap, problems: _Problems
-               ) -> _Sheet | None:
+def _parse_csv(path: Path, stream: io.TextIOWrapper, source: SourceMap, problems: _Problems,
+               status: _Reading, chunk_rows: int | None) -> Iterator[_Sheet]:
+    """The file's rows in chunks of ``chunk_rows`` (all at once with None); problems of the
+    file's shape are reported, and ``status.failed`` set when it is unusable."""
     for _ in range(source.skip_rows):  # titles and notes above the header
         stream.readline()
     start = stream.tell()
@@ -763,7 +778,8 @@ def _parse_csv(path: Path, stream: io.TextIOWrapper, source: SourceMap, problems
     if not sample.strip():
         problems.add(path, None, None, "empty_file",
                      "empty file (no header, no rows); re-export it")
-        return None
+        status.failed = True
+        return
     delimiter = source.delimiter or detect_delimiter(sample)
     stream.seek(start)
     reader = csv.reader(stream, delimiter=delimiter, strict=True)
@@ -773,6 +789,7 @@ def _parse_csv(path: Path, stream: io.TextIOWrapper, source: SourceMap, problems
     header: list[str] | None = None
     n = 0
     broken = False
+    yielded = False
     try:
         for record in reader:
             if header is None:
@@ -799,20 +816,27 @@ def _parse_csv(path: Path, stream: io.TextIOWrapper, source: SourceMap, problems
                 record = record[:len(header)]
             rows.append(tuple(intern(c) for c in record))
             numbers.append(n)
+            if chunk_rows is not None and len(rows) >= chunk_rows:
+                yield _Sheet(path, header, rows, numbers)
+                yielded, rows, numbers = True, [], []
     except csv.Error as exc:
         problems.add(path, None, None, "truncated",
                      f"malformed CSV ({exc}): a quote left open, the file looks truncated; "
                      "re-export it", n + 1)
-        return None
+        status.failed = True
+        return
     if header is None:
         problems.add(path, None, None, "empty_file", "empty file; re-export it")
-        return None
+        status.failed = True
+        return
     if not rows:
-        if not broken:
-            problems.add(path, None, None, "empty_file",
-                         "the file has a header but no data rows; re-export it")
-        return None
-    return _Sheet(path, header, rows, numbers)
+        if not yielded:
+            if not broken:
+                problems.add(path, None, None, "empty_file",
+                             "the file has a header but no data rows; re-export it")
+            status.failed = True
+        return
+    yield _Sheet(path, header, rows, numbers)
 
 
 def _read_excel(path: Path, source: SourceMap, problems: _Problems) -> _Sheet | None:
@@ -865,14 +889,24 @@ def _worksheet(wb: Any, sheet: str | None, path: Path) -> Any:
                              "fix `sheet:` in the mapping")
 
 
-def _read(path: Path, source: SourceMap, problems: _Problems) -> _Sheet | None:
+def _read(path: Path, source: SourceMap, problems: _Problems, status: _Reading
+          ) -> Iterator[_Sheet]:
+    """The file's rows, in chunks for a CSV file (see :data:`CHUNK_ROWS`)."""
     if path.suffix.lower() in EXCEL_SUFFIXES:
-        return _read_excel(path, source, problems)
+        sheet = _read_excel(path, source, problems)
+        if sheet is None:
+            status.failed = True
+        else:
+            yield sheet
+        return
     if path.suffix.lower() == ".xls":
         problems.add(path, None, None, "unreadable",
                      "old .xls workbooks are not supported; save it as .xlsx or .csv")
-        return None
-    return _read_csv(path, source, problems)
+        status.failed = True
+        return
+    whole = bool(source.derive) or any(c.kind in ("sql", "when") for t in source.tables.values()
+                                       for c in t.columns.values())
+    yield from _read_csv(path, source, problems, status, None if whole else CHUNK_ROWS)
 
 
 # -- converting values ----------------------------------------------------------------------
@@ -1505,23 +1539,31 @@ def import_files(
     for i, files in matched.items():
         source = mapping.sources[i]
         counters = {t: [0] for t in source.tables}
+        for tname, tmap in source.tables.items():
+            prev = dedup.get(tname, "none")
+            dedup[tname] = tmap.dedup if tmap.dedup != "none" else prev
         for path in files:
-            sheet = _read(path, source, problems)
-            if sheet is None or not _apply_derive(sheet, source, problems):
+            status = _Reading()
+            dead: set[str] = set()  # tables this file cannot feed (reported once)
+            for sheet in _read(path, source, problems, status):
+                if not _apply_derive(sheet, source, problems):
+                    status.failed = True
+                    break
+                for tname, tmap in source.tables.items():
+                    if tname in dead:
+                        continue
+                    rows = _build(sheet, source, tname, tmap, counters[tname], problems)
+                    if rows is None:
+                        failed.add(tname)
+                        dead.add(tname)
+                    elif tname in built:
+                        built[tname].extend(rows)
+                    else:
+                        built[tname] = rows
+                    del rows
+                sheet = None  # free this chunk's cells before the next one is read
+            if status.failed:
                 failed.update(source.tables)
-                continue
-            for tname, tmap in source.tables.items():
-                rows = _build(sheet, source, tname, tmap, counters[tname], problems)
-                if rows is None:
-                    failed.add(tname)
-                elif tname in built:
-                    built[tname].extend(rows)
-                else:
-                    built[tname] = rows
-                del rows
-                prev = dedup.get(tname, "none")
-                dedup[tname] = tmap.dedup if tmap.dedup != "none" else prev
-            sheet = None  # the file's cells are no longer needed: free them before the checks
     dropped: dict[str, int] = {}
     for tname in list(built):
         built[tname], dropped[tname] = _dedup(built[tname], dedup.get(tname, "none"))
