@@ -106,3 +106,32 @@ def test_cli_draft_writes_the_yaml_and_refuses_to_overwrite(tmp_path, capsys):
     assert "8 of 10 source columns placed (users, assignments)" in capsys.readouterr().out
     assert out.read_text(encoding="utf-8").startswith("# Import mapping drafted")
     assert main(["import", str(tmp_path / "名单.csv"), "--draft", "--out", str(out)]) == 2
+
+
+def test_contact_list_without_year_ids_or_campaign_list(tmp_path):
+    """The bank-marketing layout: the draft proposes the year derivation and a campaign row
+    made from the contacts; with the few TODOs filled as an analyst would, it imports."""
+    src = Path(__file__).parent / "fixtures" / "bank_contacts.csv"
+    d = draft_mapping(src)
+    assert placed(d)["month"] == "@month" and placed(d)["y"] == "@converted"
+    assert 'year: "2026 + sum(rollover) OVER (ORDER BY _row)"   # TODO first year' in d.text
+    assert "      campaigns:\n        dedup: first" in d.text
+    assert "user_id: {surrogate: row_number, prefix: U}" in d.text  # suggested, commented
+    finished = (d.text.replace('"2026 + sum', '"2008 + sum')
+                .replace('          campaign_id:\n            from: "campaign"\n',
+                         "          user_id: {surrogate: row_number, prefix: U}\n"
+                         "          campaign_id: {value: TD}\n          variant: {value: A}\n")
+                .replace('campaign_id: "campaign"', "campaign_id: {value: TD}")
+                .replace("PARTITION BY campaign", ""))
+    store = tmp_path / "s.duckdb"
+    import_files([src], ImportMapping.from_dict(yaml.load(finished, Loader=_TextLoader)),  # noqa: S506
+                 store)
+    con = duckdb.connect(str(store), read_only=True)
+    try:
+        # 12 contacts, 4 with y = yes; the campaign spans the first to the last call
+        assert con.execute("SELECT count(*), count(converted_at) FROM assignments"
+                           ).fetchall() == [(12, 4)]
+        assert con.execute("SELECT start::VARCHAR, \"end\"::VARCHAR FROM campaigns"
+                           ).fetchall() == [("2008-05-05", "2009-05-14")]
+    finally:
+        con.close()

@@ -309,7 +309,24 @@ def _render(path: Path, header: list[str], placed: list[Placed], by_col: dict[st
                    + ", ".join(unplaced))
     if not tables:
         out.append("# TODO: no contract table recognised; see docs/importing.md")
-    out += ["sources:", f"  - files: {_q(path.name)}", "    tables:"]
+    out += ["sources:", f"  - files: {_q(path.name)}"]
+    no_year = {"@month", "@day"} <= set(by_col) and "@year" not in by_col \
+        and "assigned_at" not in by_col
+    if no_year:
+        month, day = _ident(by_col["@month"].header), _ident(by_col["@day"].header)
+        out += ["    # TODO the file has month and day but no year. If its rows are in time order,",
+                "    # this derives the year from the month roll-overs (set the first year):",
+                "    derive:",
+                f"      month_no: {_q(f'month_number({month})')}",
+                "      rollover: \"CASE WHEN month_no < lag(month_no) OVER (ORDER BY _row) "
+                "THEN 1 ELSE 0 END\"",
+                "      year: \"2026 + sum(rollover) OVER (ORDER BY _row)\"   # TODO first year",
+                "      contact_date: "
+                + _q(f"make_date(CAST(year AS INTEGER), month_no, CAST({day} AS INTEGER))")]
+        by_col = {**by_col, "assigned_at": Placed("contact_date", "assigned_at", format="")}
+    out.append("    tables:")
+    if "campaign_id" in by_col and "campaigns" not in tables and "assignments" in tables:
+        out += _campaign_lines(by_col)
     for table in tables:
         spec = TABLES[table]
         out.append(f"      {table}:")
@@ -336,6 +353,12 @@ def _render(path: Path, header: list[str], placed: list[Placed], by_col: dict[st
                     out.append(f"          # TODO {key}: required, not found in the header; "
                                f"map it: {key}: {{from: <header>}}, {{value: ...}} or "
                                "{sql: ...}")
+                    if key == "user_id":
+                        out.append("          #   (no customer id: when each row is another "
+                                   "customer, user_id: {surrogate: row_number, prefix: U})")
+                    if key == "variant":
+                        out.append("          #   (no groups: everyone treated, variant: "
+                                   "{value: A})")
                 continue
             out += _column_lines(key, p, c.allowed)
     return "\n".join(out) + "\n"
@@ -368,6 +391,26 @@ def _column_lines(key: str, p: Placed, allowed: tuple[str, ...] | None) -> list[
     if lines[-1] == "            values:":
         lines.pop()  # every value already a contract code
     return lines
+
+
+def _campaign_lines(by_col: dict[str, Placed]) -> list[str]:
+    """A campaigns table made from the contact list itself (commented: to check)."""
+    when = by_col.get("assigned_at")
+    date = _ident(when.header) if when else "TODO_date_column"
+    cast = (f"CAST(strptime({date}, {_sql_text(when.format)}) AS DATE)"
+            if when and when.format else f"CAST({date} AS DATE)")
+    cid = _ident(by_col["campaign_id"].header)
+    return ["      # The export has campaign ids but no campaign list: this makes one row per",
+            "      # campaign from the contacts (name, kind and dates to check).",
+            "      campaigns:",
+            "        dedup: first",
+            "        columns:",
+            f"          campaign_id: {_q(by_col['campaign_id'].header)}",
+            f"          name: {_q(by_col['campaign_id'].header)}   # TODO a readable name: "
+            "{value: ...}",
+            "          kind: {value: other}   # TODO telemarketing, experiment, referral, …",
+            f"          start: {{sql: {_q(f'min({cast}) OVER (PARTITION BY {cid})')}}}",
+            f"          end: {{sql: {_q(f'max({cast}) OVER (PARTITION BY {cid})')}}}"]
 
 
 def _parts_lines(by_col: dict[str, Placed]) -> list[str]:
