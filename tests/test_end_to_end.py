@@ -3,7 +3,7 @@
 Two demo periods are rendered by the batch runner into a temporary outputs folder, then:
 no customer identifier reaches any HTML or executed-notebook output, nothing external is
 referenced, and a headless Chromium opens both reports offline without errors (screenshots
-kept under ``outputs/screenshots/`` as a CI artefact).
+kept under ``$REVIEW_SCREENSHOTS`` as a CI artefact, else in a temporary folder).
 """
 
 import json

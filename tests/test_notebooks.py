@@ -52,3 +52,25 @@ def test_notebook_is_thin_and_stripped(path):
                     f"{path.name}: notebooks import only review")
             assert not (isinstance(node, ast.Constant) and isinstance(node.value, str)
                         and "select " in node.value.lower()), f"{path.name}: no SQL in notebooks"
+
+
+EXPLORATORY = sorted((NOTEBOOKS_DIR / "exploratory").glob("*.ipynb"))
+
+
+def test_exploratory_notebooks_are_not_report_sections():
+    from review.runner.execute import discover_sections
+
+    assert EXPLORATORY, "notebooks/exploratory/template.ipynb is missing"
+    stems = {s.stem for s in discover_sections(NOTEBOOKS_DIR)}
+    assert stems == {nb.stem for nb in NOTEBOOKS}
+    assert not stems & {nb.stem for nb in EXPLORATORY}
+
+
+def test_the_exploratory_template_is_stripped_and_loads_a_period_in_two_lines():
+    nb = nbformat.read(NOTEBOOKS_DIR / "exploratory" / "template.ipynb", as_version=4)
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert all(not c.get("outputs") and c.get("execution_count") is None for c in code)
+    lines = [ln for ln in code[0].source.splitlines() if ln.strip()]
+    assert lines == ["import review", 'pm = review.load_period("2026-09")  # params/2026-09.yaml '
+                                      "→ PeriodMetrics"]
+    assert code[1].source.startswith("pm.tables[")

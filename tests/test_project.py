@@ -12,7 +12,7 @@ import pytest
 
 from review import paths
 from review.errors import ReviewError
-from review.project import init_project
+from review.runner.project import init_project
 
 CHECKOUT = paths.INSTALL_ROOT
 

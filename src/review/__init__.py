@@ -4,8 +4,9 @@ mobile-banking campaign review (营销活动工作通报).
 The public face is re-exported here; notebooks use ``import review``.
 """
 
-from review.cache import period_metrics
+from review.cache import load_period, period_metrics
 from review.config import Params, load_params
+from review.core.environment import VERSION as __version__
 from review.errors import (
     DataSourceError,
     ImportMappingError,
@@ -15,8 +16,6 @@ from review.errors import (
     ValidationError,
 )
 from review.kpis import HEADLINE_KPIS, KPI_CATALOG
-
-__version__ = "0.1.0"
 
 __all__ = [
     "HEADLINE_KPIS",
@@ -29,6 +28,7 @@ __all__ = [
     "RunError",
     "ValidationError",
     "__version__",
+    "load_period",
     "load_params",
     "period_metrics",
 ]

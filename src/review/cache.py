@@ -4,13 +4,16 @@
 The cache key is a hash of
 
 * the parameters (``Params.notebook_parameters()``, the source kept unresolved),
-* the data source's fingerprint (:func:`review.runner.fingerprint.source_fingerprint`),
-* the ``review`` code hash (:func:`review.runner.fingerprint.code_hash`),
+* the data source's fingerprint (:func:`review.data.fingerprint.source_fingerprint`),
+* the hash of the code the KPIs depend on (:func:`review.core.fingerprint.metrics_code_hash`:
+  data access and validation, metric families, statistics, parameters, the KPI catalog),
+  not report text, templates or charts: editing those re-renders without recomputing,
 
 so any change to one of them computes afresh; old entries are simply no longer used. On a
 miss the source is connected, validated (errors raise :class:`~review.errors.ValidationError`
 with the formatted report; warnings go to the report's data-quality appendix) and the KPIs
-computed, then saved atomically under ``<cache_dir>/metrics/<key>/``. On a hit they are
+computed with their provenance (input fingerprints and code version, see
+:func:`provenance`), then saved atomically under ``<cache_dir>/metrics/<key>/``. On a hit they are
 loaded: the runner calls this once per period before any kernel starts, so the six notebooks
 of a period load instead of recomputing.
 
@@ -31,12 +34,14 @@ import json
 import logging
 import os
 import shutil
-import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from review import paths
-from review.runner import fingerprint
+from review.core import fingerprint
+from review.core.environment import environment_info
+from review.core.files import atomic_path, atomic_write_json, read_json
+from review.data import fingerprint as sources
 
 if TYPE_CHECKING:  # pandas and ibis are imported only when metrics are really needed
     from review.config import Params
@@ -65,7 +70,7 @@ def data_fingerprint(params: Params, *, cache_dir: Path | None = None) -> str:
         if record.get("source") == params.source and record.get("fingerprint"):
             return str(record["fingerprint"])
     cache = Path(cache_dir) if cache_dir is not None else default_cache_dir()
-    return fingerprint.source_fingerprint(params.source, memo_dir=cache / "fingerprints")
+    return sources.source_fingerprint(params.source, memo_dir=cache / "fingerprints")
 
 
 def kernel_environment(params: Params, data_fp: str, cache_dir: Path) -> dict[str, str]:
@@ -77,7 +82,7 @@ def kernel_environment(params: Params, data_fp: str, cache_dir: Path) -> dict[st
 
 
 def metrics_key(params: Params, *, data_fp: str, code: str) -> str:
-    """The cache key: 32 hex digits of a hash of (params, data fingerprint, code hash)."""
+    """The cache key: 32 hex digits of a hash of (params, data fingerprint, metrics code)."""
     digest = fingerprint.digest_json({"params": params.notebook_parameters(),
                                       "data": data_fp, "code": code})
     return digest.split(":", 1)[1][:32]
@@ -109,7 +114,7 @@ def period_metrics(params: Params, *, cache_dir: Path | None = None) -> PeriodMe
 
     cache = Path(cache_dir) if cache_dir is not None else default_cache_dir()
     data_fp = data_fingerprint(params, cache_dir=cache)
-    code = fingerprint.code_hash()
+    code = fingerprint.metrics_code_hash()
     key = metrics_key(params, data_fp=data_fp, code=code)
     folder = cache / "metrics" / key
     if (folder / "metrics.json").is_file():
@@ -127,6 +132,26 @@ def period_metrics(params: Params, *, cache_dir: Path | None = None) -> PeriodMe
     return pm
 
 
+def load_period(period: str, *, params_dir: Path | None = None,
+                cache_dir: Path | None = None) -> PeriodMetrics:
+    """A period's KPI set by its id, for exploratory work: ``review.load_period("2026-09")``.
+
+    Reads ``params/<period>.yaml`` (or ``params_dir/<period>.yaml``) and returns
+    :func:`period_metrics` of it: loaded from the cache when the report has been built,
+    computed (and cached) otherwise. Breakdown tables are in ``pm.tables`` (the names are
+    listed in docs/metrics.md), headline KPIs in ``pm.kpis``.
+
+    Raises
+    ------
+    ParamsError
+        No such params file, or it is invalid.
+    """
+    from review.config import load_params
+
+    folder = Path(params_dir) if params_dir is not None else paths.PARAMS_DIR
+    return period_metrics(load_params(folder / f"{period}.yaml"), cache_dir=cache_dir)
+
+
 def _compute(params: Params, *, cache: Path, data_fp: str, code: str) -> PeriodMetrics:
     from review import metrics
     from review.data.connect import connect, redact
@@ -136,10 +161,33 @@ def _compute(params: Params, *, cache: Path, data_fp: str, code: str) -> PeriodM
         quality = _validated_quality(con, origin=f"data source {redact(params.source)}",
                                      memo=cache / "validation" /
                                      f"{_validation_key(data_fp, code)}.json")
-        return metrics.compute_period(con, params, quality=quality)
+        pm = metrics.compute_period(con, params, quality=quality)
+        pm.provenance = provenance(params, data_fp=data_fp, code=code, con=con,
+                                   memo_dir=cache / "fingerprints")
+        return pm
     finally:
         with contextlib.suppress(Exception):  # a backend without disconnect: nothing to release
             con.disconnect()
+
+
+def provenance(params: Params, *, data_fp: str, code: str, con: Any = None,
+               memo_dir: Path | None = None) -> dict[str, Any]:
+    """Deterministic provenance of a period's KPIs (no timestamps), stored in the metrics.
+
+    The parameters (``source`` unresolved), the data source's fingerprint and its per-table
+    row counts and checksums, the hash of the code the KPIs depend on, the ``review``
+    version, the git commit and the library versions they were computed with (a later commit
+    that changes only report code reuses these metrics, and so shows the commit that
+    computed them).
+    """
+    return {
+        "params": params.notebook_parameters(),
+        "data": data_fp,
+        "tables": sources.table_fingerprints(params.source, source_fp=data_fp,
+                                             memo_dir=memo_dir, con=con),
+        "metrics_code": code,
+        **environment_info(),
+    }
 
 
 def _validation_key(data_fp: str, code: str) -> str:
@@ -152,33 +200,23 @@ def _validated_quality(con: Any, *, origin: str, memo: Path) -> list[dict[str, A
 
     A clean result is memoised; a failing one raises every time (with the formatted report).
     """
-    if memo.is_file():
-        try:
-            return list(json.loads(memo.read_text(encoding="utf-8"))["quality"])
-        except (OSError, ValueError, KeyError, TypeError):
-            pass
+    record = read_json(memo)
+    if isinstance(record, dict) and isinstance(record.get("quality"), list):
+        return list(record["quality"])
     from review.data.validate import validate
 
     report = validate(con)
     report.raise_for_errors(origin)
     quality = report.to_records(for_report=True)
-    memo.parent.mkdir(parents=True, exist_ok=True)
-    tmp = memo.with_name(f".{memo.name}.{uuid.uuid4().hex}.tmp")
-    tmp.write_text(json.dumps({"quality": quality}, sort_keys=True, ensure_ascii=False,
-                              default=str), encoding="utf-8")
-    os.replace(tmp, memo)
+    atomic_write_json(memo, {"quality": quality})
     return quality
 
 
 def _save_atomically(pm: PeriodMetrics, folder: Path) -> None:
     """Write into a sibling temporary folder, then rename: readers never see half an entry."""
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    tmp = folder.with_name(f".tmp-{folder.name}-{uuid.uuid4().hex[:8]}")
     try:
-        pm.save(tmp)
-        tmp.rename(folder)
+        with atomic_path(folder) as tmp:
+            pm.save(tmp)
     except OSError:
         if not (folder / "metrics.json").is_file():  # not a concurrent writer's win
             raise
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)

@@ -153,17 +153,19 @@ def demo(users: int, force: bool, jobs: int | None, out: Path | None, quiet: boo
 @cli.command("demo-data")
 @click.option("--out", type=PathArg, help="The DuckDB file to write (default: "
               "data/demo.duckdb in the project).")
-@click.option("--users", type=click.IntRange(min=1), default=20_000, show_default=True)
-@click.option("--months", type=click.IntRange(min=1), default=18, show_default=True)
-@click.option("--seed", type=int, default=7, show_default=True)
-def demo_data(out: Path | None, users: int, months: int, seed: int) -> int:
+@click.option("--users", type=click.IntRange(min=1), help="Default: as `make demo`.")
+@click.option("--months", type=click.IntRange(min=1), help="Default: as `make demo`.")
+@click.option("--seed", type=int, help="Default: as `make demo`.")
+def demo_data(out: Path | None, users: int | None, months: int | None, seed: int | None
+              ) -> int:
     """Write a synthetic store that follows the data contract (with planted truths)."""
     from review.data.demo import generate
 
     out = out or paths.DEMO_STORE
 
     out.parent.mkdir(parents=True, exist_ok=True)
-    generate(out, users=users, months=months, seed=seed, progress=True)
+    given = {"users": users, "months": months, "seed": seed}
+    generate(out, progress=True, **{k: v for k, v in given.items() if v is not None})
     click.echo(f"wrote {out}")
     return 0
 
@@ -227,7 +229,7 @@ def params_new(period: str, from_: str) -> int:
               help="The example period copied into params/.")
 def init(folder: Path, period: str) -> int:
     """Create a project folder: params/, notebooks/, outputs/, data/ and an example period."""
-    from review.project import init_project
+    from review.runner.project import init_project
 
     root = init_project(folder, period=period)
     click.echo(f"created {root}: cd there, then `review demo-data` and "

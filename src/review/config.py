@@ -16,7 +16,6 @@ Rules
 
 from __future__ import annotations
 
-import calendar
 import re
 from datetime import date, timedelta
 from pathlib import Path
@@ -33,13 +32,13 @@ from pydantic import (
     model_validator,
 )
 
+from review.core.calendar import is_month_end, month_end, month_start
+from review.core.validation import format_validation_error
+from review.data.contract import SPEND_CATEGORIES
 from review.errors import ParamsError
 from review.kpis import KPI_CATALOG
 
 Direction = Literal["higher", "lower"]
-SPEND_CATEGORIES = (
-    "digital_ads", "offline", "training", "kol", "partnership", "tech", "service", "reserve",
-)
 
 
 class _Strict(BaseModel):
@@ -95,7 +94,7 @@ class CampaignScope(_Strict):
 
 
 class Thresholds(_Strict):
-    """Analysis thresholds; every field has the default DESIGN.md §5 gives."""
+    """Analysis thresholds; every field has a default (definitions in docs/metrics.md)."""
 
     dormancy_days: int = Field(180, gt=0)
     eligible_aum: float = Field(500_000, ge=0)
@@ -205,14 +204,9 @@ class Params(_Strict):
         try:
             return cls.model_validate(data)
         except ValidationError as exc:
-            lines = []
-            for err in exc.errors():
-                key = ".".join(str(p) for p in err["loc"]) or "(top level)"
-                msg = err["msg"].removeprefix("Value error, ")
-                if err["type"] == "extra_forbidden":
-                    msg = "unknown key (check the spelling; see params/README or DESIGN.md §4)"
-                lines.append(f"  {key}: {msg}")
-            raise ParamsError(f"{origin}: invalid parameters\n" + "\n".join(lines)) from None
+            raise ParamsError(format_validation_error(
+                exc, origin=origin, what="parameters",
+                unknown_key_hint="see README.md, 'The analyst's guide'")) from None
 
     @classmethod
     def from_namespace(cls, namespace: dict[str, Any], *, origin: str = "notebook") -> Params:
@@ -239,10 +233,10 @@ def load_params(path: str | Path) -> Params:
 
 def previous_period(start: date, end: date) -> tuple[date, date]:
     """The period just before ``[start, end]`` with the same calendar shape (see Params)."""
-    if start.day == 1 and end == _month_end(end):
+    if start.day == 1 and is_month_end(end):
         months = (end.year - start.year) * 12 + end.month - start.month + 1
         prev_end = start - timedelta(days=1)
-        prev_start = _add_months(start, -months)
+        prev_start = month_start(start, -months)
         return prev_start, prev_end
     days = (end - start).days + 1
     return start - timedelta(days=days), start - timedelta(days=1)
@@ -252,21 +246,12 @@ def period_dates(period: str) -> tuple[date, date]:
     """Calendar dates of a period id: ``2026-09`` (month) or ``2026-Q3`` (quarter)."""
     if m := re.fullmatch(r"(\d{4})-(\d{2})", period):
         y, mo = int(m[1]), int(m[2])
-        return date(y, mo, 1), _month_end(date(y, mo, 1))
+        return date(y, mo, 1), month_end(date(y, mo, 1))
     if m := re.fullmatch(r"(\d{4})-Q([1-4])", period):
         y, q = int(m[1]), int(m[2])
         first = date(y, 3 * q - 2, 1)
-        return first, _month_end(_add_months(first, 2))
+        return first, month_end(month_start(first, 2))
     raise ParamsError(f"period id {period!r}: expected YYYY-MM or YYYY-Qn")
-
-
-def _month_end(d: date) -> date:
-    return date(d.year, d.month, calendar.monthrange(d.year, d.month)[1])
-
-
-def _add_months(d: date, months: int) -> date:
-    idx = d.year * 12 + d.month - 1 + months
-    return date(idx // 12, idx % 12 + 1, 1)
 
 
 def _minus_year(d: date) -> date:

@@ -209,7 +209,9 @@ def import_tx(tmp_path: Path, store: Path, body: str | bytes, *, mapping=None) -
     with pytest.raises(ImportMappingError) as exc:
         import_files([src], ImportMapping.from_dict(mapping or TX_MAPPING), store)
     assert digest(store) == before, "a failed import changed the store"
-    assert sorted(p.name for p in store.parent.iterdir() if "importing" in p.name) == []
+    # no temporary sibling left behind (review.core.files.temporary_sibling names)
+    assert sorted(p.name for p in store.parent.iterdir() if p.name.startswith(f".{store.name}.")
+                  ) == []
     return str(exc.value)
 
 

@@ -5,11 +5,10 @@ import math
 
 import pytest
 
-from review.config import Params, load_params
+from review.config import Params
 from review.kpis import KPI_CATALOG
 from review.metrics import compute_period
 from review.metrics.result import PeriodMetrics
-from review.paths import PARAMS_DIR
 from tests.metrics.helpers import make_tables, rows
 
 SEPT = {"period": "2026-09", "start": "2026-09-01", "end": "2026-09-30"}
@@ -51,9 +50,9 @@ def test_missing_tables_give_nan_kpis_with_a_note_and_no_breakdowns():
     assert set(pm.kpis) == set(KPI_CATALOG)
 
 
-def test_demo_period_round_trips_and_serialises(demo_con, tmp_path):
-    params = load_params(PARAMS_DIR / "2026-09.yaml")
-    pm = compute_period(demo_con, params)
+def test_demo_period_round_trips_and_serialises(demo_params, demo_metrics, tmp_path):
+    params = demo_params("2026-09")
+    pm = demo_metrics("2026-09")
     assert set(pm.kpis) == set(KPI_CATALOG)
     assert pm.missing_tables == []
     assert 0 < pm.kpis["mau_ratio"].value < 1
@@ -68,17 +67,17 @@ def test_demo_period_round_trips_and_serialises(demo_con, tmp_path):
 
 
 @pytest.mark.parametrize("period", ["2026-09"])
-def test_metrics_json_is_deterministic(demo_con, tmp_path, period):
-    params = load_params(PARAMS_DIR / f"{period}.yaml")
-    compute_period(demo_con, params).save(tmp_path / "a")
-    compute_period(demo_con, params).save(tmp_path / "b")
+def test_metrics_json_is_deterministic(demo_con, demo_params, demo_metrics, tmp_path, period):
+    # the session's KPI set (computed through the cache) against a fresh computation: the one
+    # second computation of a period the suite makes, on purpose
+    demo_metrics(period).save(tmp_path / "a")
+    compute_period(demo_con, demo_params(period)).save(tmp_path / "b")
     assert (tmp_path / "a/metrics.json").read_bytes() == (tmp_path / "b/metrics.json").read_bytes()
 
 
-def test_a_period_without_data_gives_nan_with_notes_not_an_error(demo_con):
+def test_a_period_without_data_gives_nan_with_notes_not_an_error(demo_metrics):
     # January 2001 lies before any demo data
-    params = Params.from_dict({"period": "2001-01", "start": "2001-01-01", "end": "2001-01-31"})
-    pm = compute_period(demo_con, params)
+    pm = demo_metrics("2001-01")
     assert pm.kpis["new_users"].value == 0
     mau = pm.kpis["mau_ratio"]
     assert math.isnan(mau.value) and mau.note

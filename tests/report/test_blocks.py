@@ -1,10 +1,11 @@
 """Every report block renders for a normal period, an empty period and a partial source."""
 
 import inspect
+from dataclasses import replace
 
 import pytest
 
-from review.config import Params, load_params
+from review.config import load_params
 from review.metrics import compute_period
 from review.paths import PARAMS_DIR
 from review.report import blocks, show
@@ -30,20 +31,28 @@ def _render_all(pm, cfg):
 
 
 @pytest.mark.parametrize("lang", ["en", "zh"])
-def test_every_block_renders_the_demo_period(demo_con, shown, lang):
-    cfg = load_params(PARAMS_DIR / "2026-09.yaml").model_copy(update={"lang": lang})
-    pm = compute_period(demo_con, cfg)
+def test_every_block_renders_the_demo_period(demo_params, demo_metrics, shown, lang):
+    cfg = demo_params("2026-09").model_copy(update={"lang": lang})
+    pm = demo_metrics("2026-09")
     _render_all(pm, cfg)
     html = "\n".join(shown)
     assert html.count("<img") >= 20
     assert t("report.unavailable", lang, tables="")[:4] not in html  # nothing unavailable
     assert t("block.problems", lang) in html
+    # the provenance shown is the one of the store these metrics came from
+    assert pm.provenance["data"] in html and pm.provenance["metrics_code"] in html
 
 
-def test_an_empty_period_shows_notes_not_errors(demo_con, shown):
-    cfg = Params.from_dict({"period": "2001-01", "start": "2001-01-01", "end": "2001-01-31"})
-    _render_all(compute_period(demo_con, cfg), cfg)
+def test_an_empty_period_shows_notes_not_errors(demo_params, demo_metrics, shown):
+    _render_all(demo_metrics("2001-01"), demo_params("2001-01"))
     assert t("narr.no_data", "en") in "\n".join(shown)
+
+
+def test_metrics_computed_without_the_cache_show_no_provenance(demo_params, demo_metrics,
+                                                               shown):
+    pm = demo_metrics("2026-09")
+    blocks.provenance(replace(pm, provenance={}), demo_params("2026-09"))
+    assert t("narr.no_provenance", "en") in "\n".join(shown)
 
 
 class _Only:

@@ -8,7 +8,8 @@ The HTML under test is the ``report_file`` fixture: by default two reports (zh, 
 the tiny notebooks of ``test_render``; set ``REVIEW_REPORT_HTML`` to one or more paths
 (separated by ``os.pathsep``) to test real reports instead, e.g.
 ``REVIEW_REPORT_HTML=outputs/2026-10/report.html pytest -m browser``, or override the fixture.
-Screenshots go to ``outputs/screenshots/`` (git-ignored; a CI artefact).
+Screenshots go to ``$REVIEW_SCREENSHOTS`` when set (a CI artefact), else to a temporary
+folder: no test writes into the repository.
 """
 
 from __future__ import annotations
@@ -19,12 +20,12 @@ import os
 import shutil
 import signal
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 
 import pytest
 
-from review.paths import OUTPUTS_DIR
 from review.report.render import assemble_report
 from tests.report.test_render import sample_sections
 
@@ -33,7 +34,8 @@ websocket = pytest.importorskip("websocket", reason="needs websocket-client")
 pytestmark = pytest.mark.browser
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-SCREENSHOTS = OUTPUTS_DIR / "screenshots"
+SCREENSHOTS = Path(os.environ.get("REVIEW_SCREENSHOTS")
+                   or Path(tempfile.gettempdir()) / "review-screenshots")
 REPORTS = [Path(p) for p in os.environ.get("REVIEW_REPORT_HTML", "").split(os.pathsep) if p]
 DEVICES = {
     "desktop": {"width": 1280, "height": 900, "deviceScaleFactor": 1, "mobile": False},

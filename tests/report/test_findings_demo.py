@@ -1,12 +1,9 @@
-"""Planted truths of the demo data surface as findings (DESIGN.md §6)."""
+"""Planted truths of the demo data surface as findings."""
 
 import json
 
 import pytest
 
-from review.config import load_params
-from review.metrics import compute_period
-from review.paths import PARAMS_DIR
 from review.report.findings import findings
 
 
@@ -18,8 +15,8 @@ def truth(demo_con):
 
 
 @pytest.fixture(scope="module")
-def september(demo_con):
-    return findings(compute_period(demo_con, load_params(PARAMS_DIR / "2026-09.yaml")))
+def september(demo_metrics):
+    return findings(demo_metrics("2026-09"))
 
 
 def test_failure_incident_found_on_its_days(september, truth):
@@ -45,14 +42,14 @@ def test_winning_variant_found_and_null_variant_not(september):
     assert not any(r == "srm" for r, _ in subjects)
 
 
-def test_complaint_surge_found_in_october(demo_con, truth):
+def test_complaint_surge_found_in_october(demo_metrics, truth):
     category = truth["complaint_surge"][1]["category"]
-    october = findings(compute_period(demo_con, load_params(PARAMS_DIR / "2026-10.yaml")))
+    october = findings(demo_metrics("2026-10"))
     assert ("complaint_surge", category) in [(f.rule, f.subject) for f in october]
 
 
-def test_red_kpis_are_findings(demo_con):
-    pm = compute_period(demo_con, load_params(PARAMS_DIR / "2026-09.yaml"))
+def test_red_kpis_are_findings(demo_metrics):
+    pm = demo_metrics("2026-09")
     red = {k for k, v in pm.kpis.items() if v.rag == "red"}
     found = {f.subject for f in findings(pm) if f.rule == "red_kpi"}
     assert found == red

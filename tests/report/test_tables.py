@@ -8,6 +8,7 @@ import pytest
 from bs4 import BeautifulSoup
 
 from review.errors import ReviewError
+from review.kpis import KPI_CATALOG
 from review.metrics.result import KpiValue
 from review.report.tables import (
     Col,
@@ -154,7 +155,7 @@ def test_kpi_tiles_known_answer_en():
     assert first.select_one(".kpi-change").get_text() == "+134 (+12.2%) vs previous period"
     assert tiles[1].select_one(".kpi-change").get_text() == "+1.2 pp vs previous period"
     assert tiles[2].select_one(".kpi-change") is None                  # no comparison
-    assert first["title"] == "Users who registered in the period."
+    assert first["title"] == KPI_CATALOG["new_users"].definition  # the one definition
 
 
 def test_kpi_tiles_compact_large_values_zh():

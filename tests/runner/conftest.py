@@ -28,8 +28,9 @@ import yaml
 
 import review.metrics
 import review.report
+from review.core import fingerprint as core_fingerprint
 from review.metrics.result import KpiValue, PeriodMetrics
-from review.runner import execute, fingerprint
+from review.runner import execute
 
 FIXTURES = Path(__file__).parent / "fixtures"
 #: The fixture notebooks are inputs of these tests, not notebooks to run alone (nbval).
@@ -176,7 +177,7 @@ def _install(monkeypatch, tmp_path: Path, *, kernels: bool) -> Fakes:
         code = tmp_path / "code_under_test"
         code.mkdir()
         (code / "module.py").write_text("X = 1\n")
-        monkeypatch.setattr(fingerprint, "PACKAGE_DIR", code)
+        monkeypatch.setattr(core_fingerprint, "PACKAGE_DIR", code)
     monkeypatch.setattr(review.metrics, "compute_period", fake_compute_period(f.computed),
                         raising=False)
     render = fake_render_module()

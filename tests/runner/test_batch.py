@@ -15,6 +15,8 @@ import uuid
 import nbformat
 import pytest
 
+from review.core import fingerprint as core_fingerprint
+from review.data import fingerprint as data_fingerprint
 from review.errors import ParamsError, RunError
 from review.runner import fingerprint, outputs
 from review.runner.batch import run_batch
@@ -125,7 +127,7 @@ def test_a_change_in_a_review_helper_module_rebuilds(project, fakes, monkeypatch
     pkg = tmp_path / "fake_review_pkg"
     pkg.mkdir()
     (pkg / "helpers.py").write_text("LABEL = 'a'\n")
-    monkeypatch.setattr(fingerprint, "PACKAGE_DIR", pkg)  # the code hash reads this folder
+    monkeypatch.setattr(core_fingerprint, "PACKAGE_DIR", pkg)  # the code hash reads this folder
     files = [project.params("2026-01")]
     run_batch(files, project.options())
     assert statuses(run_batch(files, project.options())) == {"2026-01": "skipped (unchanged)"}
@@ -206,6 +208,7 @@ def test_one_failing_period_does_not_stop_the_others(project, fakes):
 def test_engine_url_sources_are_fingerprinted_in_the_workers(project, fakes, monkeypatch):
     # make the local store look like an engine URL: fingerprinted through Ibis, not hashed
     monkeypatch.setattr(fingerprint, "local_source_path", lambda *a, **k: None)
+    monkeypatch.setattr(data_fingerprint, "local_source_path", lambda *a, **k: None)
     files = [project.params("2026-01")]
     assert statuses(run_batch(files, project.options())) == {"2026-01": "built (new)"}
     manifest = json.loads((project.out / "2026-01" / "manifest.json").read_text())

@@ -10,6 +10,7 @@ import ibis
 import nbformat
 import pytest
 
+from review.core import fingerprint as core_fp
 from review.errors import DataSourceError
 from review.runner import fingerprint as fp
 
@@ -129,7 +130,7 @@ def test_notebook_hash_ignores_outputs_but_not_sources(tmp_path):
 
 def test_code_hash_follows_any_file_of_the_package(tmp_path):
     pkg = tmp_path / "review"
-    shutil.copytree(fp.PACKAGE_DIR, pkg, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(core_fp.PACKAGE_DIR, pkg, ignore=shutil.ignore_patterns("__pycache__"))
     before = fp.code_hash(pkg)
     assert before == fp.code_hash(pkg)
     (pkg / "__pycache__").mkdir(exist_ok=True)

@@ -1,7 +1,7 @@
 """Engine traps found while running the shared metric code on Spark: the ones
 ``review.data.spark.SparkCompiler`` fixes (the stock Ibis SQL is checked too, so that these
 tests say when Ibis fixes them and the override can go), and the ones metric code must avoid
-(see docs/spark.md and DESIGN.md §8)."""
+(see docs/spark.md)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The data contract (README.md, "Data contract") as data: tables, columns, types, keys and allowed values.
+"""The data contract (README.md, "Bring your own data") as data: tables, columns, types, keys and allowed values.
 
 Every other module reads the contract from here: the validator checks it, the demo generator
 and the importer produce it, the metrics rely on it. Types are Ibis type names. Required

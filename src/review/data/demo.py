@@ -81,8 +81,6 @@ memory is bounded by one chunk-month whatever the number of users.
 
 from __future__ import annotations
 
-import calendar
-import contextlib
 import json
 import math
 import os
@@ -99,6 +97,9 @@ import pyarrow.compute as pc
 from tqdm import tqdm
 
 from review.config import Thresholds
+from review.core.calendar import month_end as _month_end
+from review.core.calendar import month_start as _month_start
+from review.core.files import remove_path, temporary_sibling
 from review.data.contract import (
     ACQUISITION_CHANNELS,
     AGE_BANDS,
@@ -119,7 +120,11 @@ from review.errors import ReviewError
 __all__ = ["generate"]
 
 # -- sizes and calendar -----------------------------------------------------------------------
+#: The demo store's generator arguments (``make demo``, ``review demo-data``, the demo params).
 DEFAULT_USERS = 20_000
+DEFAULT_MONTHS = 18
+DEFAULT_END = date(2026, 10, 31)
+DEFAULT_SEED = 7
 MIN_USERS = 100
 MIN_MONTHS = 6
 MAX_MONTHS = 120
@@ -270,8 +275,8 @@ _SPRING_FESTIVAL = {
 
 
 # == public API ===============================================================================
-def generate(out: str | Path, *, users: int = DEFAULT_USERS, months: int = 18,
-             end: date = date(2026, 10, 31), seed: int = 7, chunk_users: int = 100_000,
+def generate(out: str | Path, *, users: int = DEFAULT_USERS, months: int = DEFAULT_MONTHS,
+             end: date = DEFAULT_END, seed: int = DEFAULT_SEED, chunk_users: int = 100_000,
              progress: bool = False) -> pd.DataFrame:
     """Write a deterministic demo store with every contract table and the planted truths.
 
@@ -312,8 +317,7 @@ def generate(out: str | Path, *, users: int = DEFAULT_USERS, months: int = 18,
     campaigns = _campaigns(cal)
     scale = users / DEFAULT_USERS
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f"{out.name}.tmp-{os.getpid()}")
-    _remove_store(tmp)
+    tmp = temporary_sibling(out)  # renamed over `out` when complete (review.core.files)
     # one thread: the appends are sequential; more threads cost CPU without making them
     # faster on a shared 2-core machine (measured: 9 s vs 14 s CPU at 20,000 users).
     # A memory limit: DuckDB's cache otherwise grows with the store (~100 MB per 20,000 users)
@@ -343,7 +347,7 @@ def generate(out: str | Path, *, users: int = DEFAULT_USERS, months: int = 18,
         os.replace(tmp, out)
     except BaseException:
         con.close()
-        _remove_store(tmp)
+        remove_path(tmp)
         raise
     return truth
 
@@ -362,15 +366,6 @@ def _check_arguments(users: int, months: int, seed: int, chunk_users: int) -> No
         problems.append(f"chunk_users={chunk_users}: give a positive number")
     if problems:
         raise ReviewError("demo data generator: " + "; ".join(problems))
-
-
-def _month_start(d: date, shift: int = 0) -> date:
-    idx = d.year * 12 + d.month - 1 + shift
-    return date(idx // 12, idx % 12 + 1, 1)
-
-
-def _month_end(d: date) -> date:
-    return date(d.year, d.month, calendar.monthrange(d.year, d.month)[1])
 
 
 @dataclass(frozen=True)
@@ -1427,7 +1422,3 @@ def _append(con: duckdb.DuckDBPyConnection, name: str, table: pa.Table) -> None:
         con.unregister("_demo_batch")
 
 
-def _remove_store(path: Path) -> None:
-    for p in (path, path.with_name(path.name + ".wal")):
-        with contextlib.suppress(FileNotFoundError):
-            p.unlink()

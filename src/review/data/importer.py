@@ -47,6 +47,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic import ValidationError as PydanticValidationError
 
+from review.core.files import remove_path
+from review.core.validation import format_validation_error
 from review.data.connect import connect, resolve_path
 from review.data.contract import TABLES, Column, TableSpec
 from review.data.validate import ValidationReport, validate
@@ -321,15 +323,9 @@ class ImportMapping(_Strict):
         try:
             return cls.model_validate(data)
         except PydanticValidationError as exc:
-            lines = []
-            for err in exc.errors():
-                key = ".".join(str(p) for p in err["loc"]) or "(top level)"
-                msg = err["msg"].removeprefix("Value error, ")
-                if err["type"] == "extra_forbidden":
-                    msg = "unknown key (check the spelling; see docs/importing.md)"
-                lines.append(f"  {key}: {msg}")
-            raise ImportMappingError(f"{origin}: invalid import mapping\n" + "\n".join(lines)
-                                     ) from None
+            raise ImportMappingError(format_validation_error(
+                exc, origin=origin, what="import mapping",
+                unknown_key_hint="see docs/importing.md")) from None
 
 
 class _TextLoader(yaml.SafeLoader):
@@ -1419,8 +1415,9 @@ def _write_atomically(into: Path, tables: dict[str, _Rows], replace: bool
             "and try again")
     into.parent.mkdir(parents=True, exist_ok=True)
     clean_stale_imports(into)
+    # not review.core.files.temporary_sibling: the pid in the name lets the next import tell
+    # a killed import's copy (its process gone) from a running one's
     tmp = into.with_name(f".{into.name}.{os.getpid()}.importing")
-    tmp_wal = tmp.with_name(tmp.name + ".wal")
     try:
         if into.exists():
             shutil.copy2(into, tmp)
@@ -1454,9 +1451,7 @@ def _write_atomically(into: Path, tables: dict[str, _Rows], replace: bool
                 f"data contract together with what the store holds\n{text}", report)
         os.replace(tmp, into)
     finally:
-        for p in (tmp, tmp_wal):
-            if p.exists():
-                p.unlink()
+        remove_path(tmp)
     return report
 
 

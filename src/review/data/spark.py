@@ -95,7 +95,6 @@ from __future__ import annotations
 import functools
 import hashlib
 import math
-import os
 import re
 import tempfile
 import warnings
@@ -108,6 +107,7 @@ import duckdb
 import ibis
 from ibis.backends import BaseBackend
 
+from review.core.files import atomic_write_text
 from review.data.contract import TABLES
 from review.errors import DataSourceError
 
@@ -453,6 +453,4 @@ def _write_log4j2() -> None:
     """Write :data:`LOG4J2_PATH` if absent (atomically: several processes may start Spark)."""
     path = Path(LOG4J2_PATH)
     if not path.exists():
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_text(_LOG4J2, encoding="utf-8")
-        os.replace(tmp, path)
+        atomic_write_text(path, _LOG4J2)

@@ -150,7 +150,7 @@ class ValidationReport:
         """Raise :class:`~review.errors.ValidationError` (carrying this report) on any error."""
         if not self.ok:
             raise ValidationError(
-                f"{origin} breaks the data contract (DESIGN.md §3); fix the errors below and "
+                f"{origin} breaks the data contract (src/review/data/contract.py, docs/importing.md); fix the errors below and "
                 f"run again\n{self.format(origin)}",
                 self,
             )
@@ -269,7 +269,7 @@ def _check_table(con: BaseBackend, spec: TableSpec, present: set[str], lo: datet
             problems.append(Problem(
                 name, col.name, "missing_column", "error", 0,
                 f"table {name!r} has no column {col.name!r} ({col.dtype}, required); "
-                f"found {', '.join(schema.names)}; add or rename it (DESIGN.md §3)"))
+                f"found {', '.join(schema.names)}; add or rename it (see src/review/data/contract.py)"))
             continue
         found = schema[col.name]
         why = _type_problem(col.dtype, found)

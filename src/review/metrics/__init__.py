@@ -1,4 +1,4 @@
-"""KPI computations, one module per metric family (DESIGN.md §5).
+"""KPI computations, one module per metric family (glossary: docs/metrics.md).
 
 See :mod:`review.metrics.common` for the conventions every metric function follows, and
 :func:`compute_period` for the whole KPI set of a period.

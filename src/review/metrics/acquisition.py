@@ -1,4 +1,4 @@
-"""Acquisition: new users and the registered base (DESIGN.md §5).
+"""Acquisition: new users and the registered base.
 
 Definitions (P = the window ``[start, end]``, timestamps in the bank's local time)
 -------------------------------------------------------------------------------
@@ -40,6 +40,7 @@ import ibis
 import pandas as pd
 
 from review.config import Params
+from review.core.calendar import trend_months
 from review.metrics.common import Measure, Window, execute, ratio_column, suppress_small_cells
 
 REQUIRES: tuple[str, ...] = ("users",)
@@ -104,12 +105,6 @@ def registered_base_by(users: ibis.Table, w: Window, by: str | Sequence[str], k:
     keys = [by] if isinstance(by, str) else list(by)
     base = users.filter(users.registered_at < ibis.literal(w.ts_hi))
     return _counts_by(base, keys, "users", k)
-
-
-def trend_months(end: date, months: int = 12) -> list[date]:
-    """First days of the ``months`` calendar months ending with the month of ``end``."""
-    idx = end.year * 12 + end.month - 1
-    return [date((i // 12), i % 12 + 1, 1) for i in range(idx - months + 1, idx + 1)]
 
 
 def user_trend(users: ibis.Table, end: date, months: int = 12) -> pd.DataFrame:

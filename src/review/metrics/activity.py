@@ -1,4 +1,4 @@
-"""Activity: active users, MAU ratio, stickiness, logins and light operations (DESIGN.md §5).
+"""Activity: active users, MAU ratio, stickiness, logins and light operations.
 
 Definitions (P = the window ``[start, end]``; an event is in P when ``start 00:00 ≤ ts <
 end + 1 day 00:00``; a day is a calendar date of ``ts``, the bank's local time)
@@ -18,7 +18,7 @@ end + 1 day 00:00``; a day is a calendar date of ``ts``, the bank's local time)
   light set (``thresholds.light_ops``, default account_query, transfer, wealth) ÷ all
   feature events in P. Unit: ratio 0–1.
 * **feature usage rate** of feature f — users with ≥1 f event in P ÷ period active users;
-  both by segment (functional layering). As DESIGN.md §5 says, the numerator is not
+  both by segment (functional layering). By this definition the numerator is not
   restricted to users who logged in, so the rate can exceed 1 only if the data has feature
   events without a login in P.
 
@@ -51,7 +51,6 @@ Breakdown tables (``breakdowns`` keys; stored as ``activity.<name>``)
 
 from __future__ import annotations
 
-import calendar
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime, time, timedelta
 
@@ -59,6 +58,7 @@ import ibis
 import pandas as pd
 
 from review.config import Params
+from review.core.calendar import days_in_month
 from review.metrics.acquisition import trend_months, user_counts, user_trend
 from review.metrics.common import (
     Measure,
@@ -227,7 +227,7 @@ def activity_trend(events: ibis.Table, users: ibis.Table, end: date, months: int
     out = user_trend(users, end, months)[["month", "registered_base"]]
     for c in ("active_users", "logins", "active_user_days"):
         out[c] = [int(got[c].get(m, 0)) for m in out["month"]]
-    days = [min(calendar.monthrange(m.year, m.month)[1], (end - m).days + 1)
+    days = [min(days_in_month(m), (end - m).days + 1)
             for m in out["month"]]
     out["mau_ratio"] = ratio_column(out["active_users"], out["registered_base"])
     out["logins_per_active_day"] = ratio_column(out["logins"], out["active_user_days"])

@@ -95,7 +95,7 @@ def elapsed_seconds(later: ibis.TimestampValue, earlier: ibis.TimestampValue
 
     Both sides are truncated to the second first: DuckDB's ``epoch_seconds`` keeps fractions,
     Spark's drops them, and engine ``delta`` means calendar boundaries on one engine and elapsed
-    units on the other (DESIGN.md §8).
+    units on the other (docs/spark.md).
     """
     return later.truncate("s").epoch_seconds() - earlier.truncate("s").epoch_seconds()
 

@@ -1,4 +1,4 @@
-"""Experiments: per-campaign A/B(/n) readouts of the campaigns in scope (DESIGN.md §5).
+"""Experiments: per-campaign A/B(/n) readouts of the campaigns in scope.
 
 Definitions (P = the window ``[start, end]``, timestamps in the bank's local time)
 -------------------------------------------------------------------------------

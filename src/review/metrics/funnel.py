@@ -1,4 +1,4 @@
-"""Funnel: registration → card bound → first successful mobile transaction (DESIGN.md §5).
+"""Funnel: registration → card bound → first successful mobile transaction.
 
 Definitions (P = the window ``[start, end]``; W = ``thresholds.conversion_window_days``)
 ------------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""Lifecycle: user states, dormancy and reactivation (DESIGN.md §5).
+"""Lifecycle: user states, dormancy and reactivation.
 
 Definitions (P = the window ``[start, end]``; D = ``thresholds.dormancy_days``; "active in a
 window" = ≥1 ``login`` event in it; windows are calendar dates, timestamps half-open)
@@ -7,7 +7,7 @@ window" = ≥1 ``login`` event in it; windows are calendar dates, timestamps hal
   ``[start − len(P), start − 1]`` (for September: Aug 2 – Aug 31).
 * **dormancy window** — the D days before P's start, ``[start − D, start − 1]``.
 * **dormant at P's start** — registered before P and not active in the dormancy window
-  (DESIGN.md §5, literally: a user registered fewer than D days before P who never logged in
+  (literally: a user registered fewer than D days before P who never logged in
   counts as dormant too).
 * **reactivation rate** (headline ``reactivation_rate``) — users dormant at P's start who
   are active in P ÷ users dormant at P's start. Unit: ratio 0–1.

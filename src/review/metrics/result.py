@@ -16,6 +16,8 @@ from typing import Any, Literal
 
 import pandas as pd
 
+from review.core.files import pretty_json
+
 Rag = Literal["green", "amber", "red"]
 
 
@@ -64,6 +66,9 @@ class PeriodMetrics:
     missing_tables: list[str] = field(default_factory=list)
     #: validation warnings for the data-quality appendix (one dict per problem)
     quality: list[dict[str, Any]] = field(default_factory=list)
+    #: what the KPIs were computed from and with: params, data and table fingerprints, code
+    #: hash and versions (see :func:`review.cache.provenance`); empty when computed directly
+    provenance: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         """The machine-readable ``metrics.json`` content (KPIs only, deterministic)."""
@@ -78,11 +83,13 @@ class PeriodMetrics:
         }
 
     def save(self, folder: str | Path) -> None:
-        """Write ``metrics.json``, ``quality.json`` and one Parquet file per table."""
+        """Write ``metrics.json``, ``period.json`` (language, quality warnings, provenance,
+        table names) and one Parquet file per table."""
         folder = Path(folder)
         (folder / "tables").mkdir(parents=True, exist_ok=True)
         _dump_json(folder / "metrics.json", self.to_json())
-        meta = {"lang": self.lang, "quality": self.quality, "tables": sorted(self.tables)}
+        meta = {"lang": self.lang, "quality": self.quality, "provenance": self.provenance,
+                "tables": sorted(self.tables)}
         _dump_json(folder / "period.json", meta)
         for name, df in self.tables.items():
             df.to_parquet(folder / "tables" / f"{name}.parquet", index=False)
@@ -99,7 +106,8 @@ class PeriodMetrics:
         return cls(period=m["period"], start=m["start"], end=m["end"],
                    compare_start=m["comparison"]["start"], compare_end=m["comparison"]["end"],
                    lang=meta["lang"], currency=m["currency"], kpis=kpis, tables=tables,
-                   missing_tables=m["missing_tables"], quality=meta["quality"])
+                   missing_tables=m["missing_tables"], quality=meta["quality"],
+                   provenance=meta.get("provenance", {}))
 
 
 def _json_number(v: Any) -> Any:
@@ -109,5 +117,4 @@ def _json_number(v: Any) -> Any:
 
 
 def _dump_json(path: Path, obj: Any) -> None:
-    path.write_text(json.dumps(obj, ensure_ascii=False, indent=2, sort_keys=True) + "\n",
-                    encoding="utf-8")
+    path.write_text(pretty_json(obj), encoding="utf-8")

@@ -1,4 +1,4 @@
-"""Retention: day-N retention of P's new users and weekly cohort triangles (DESIGN.md §5).
+"""Retention: day-N retention of P's new users and weekly cohort triangles.
 
 Definitions (P = the window ``[start, end]``; days are calendar dates in the bank's local time)
 -------------------------------------------------------------------------------------------

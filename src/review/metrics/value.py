@@ -90,6 +90,9 @@ import pandas as pd
 from ibis import _
 
 from review.config import Params
+from review.core.calendar import month_end as _month_end
+from review.core.calendar import month_index as _index_of
+from review.core.calendar import month_of_index
 from review.metrics.common import (
     Measure,
     Window,
@@ -120,15 +123,6 @@ def month_index(col: ibis.Value) -> ibis.IntegerValue:
     return col.year() * 12 + col.month() - 1
 
 
-def month_of_index(idx: int) -> date:
-    """First day of the month whose :func:`month_index` is ``idx``."""
-    return date(int(idx) // 12, int(idx) % 12 + 1, 1)
-
-
-def _index_of(d: date) -> int:
-    return d.year * 12 + d.month - 1
-
-
 def trend_window(w: Window, months: int = TREND_MONTHS) -> Window:
     """The ``months`` calendar months ending with the month of ``w.end``, cut at ``w.end``."""
     return Window(month_of_index(_index_of(w.end) - months + 1), w.end)
@@ -139,10 +133,6 @@ def month_grid(w: Window, months: int = TREND_MONTHS) -> pd.DataFrame:
     last = _index_of(w.end)
     idx = list(range(last - months + 1, last + 1))
     return pd.DataFrame({"month_idx": idx, "month": [month_of_index(i) for i in idx]})
-
-
-def _month_end(d: date) -> date:
-    return month_of_index(_index_of(d) + 1) - timedelta(days=1)
 
 
 # -- transactions ----------------------------------------------------------------------------
@@ -257,7 +247,7 @@ def hnw_month_ends(w: Window) -> tuple[date, date]:
 
 def hnw_conversion(balances: ibis.Table, w: Window, *, eligible_aum: float,
                    hnw_aum: float) -> pd.DataFrame:
-    """HNW conversion in P (DESIGN.md §5), one engine query.
+    """HNW conversion in P (docs/metrics.md, family value), one engine query.
 
     eligible = users whose AUM at P's start lies in ``[eligible_aum, hnw_aum)``; converted =
     eligible users whose AUM at P's end is ``≥ hnw_aum``; rate = converted ÷ eligible. Which

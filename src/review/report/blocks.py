@@ -1,4 +1,4 @@
-"""The report's blocks: one function per block of the outline (DESIGN.md §6).
+"""The report's blocks: one function per block of the outline (README.md, "What you get").
 
 Notebook cells call these, one per block: ``blocks.user_base(pm, cfg)``. Each block reads the
 period's :class:`~review.metrics.result.PeriodMetrics` (never raw data), and displays a
@@ -12,10 +12,12 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Sequence
+from datetime import date
 
 import pandas as pd
 
 from review.config import Params
+from review.data.contract import SEGMENTS
 from review.kpis import HEADLINE_KPIS, KPI_CATALOG
 from review.metrics.result import KpiValue, PeriodMetrics
 from review.report import charts, show
@@ -239,8 +241,8 @@ def functional_layering(pm: PeriodMetrics, cfg: Params) -> None:
     df = pm.tables["activity.feature_usage_by_segment"]
     wide = df.pivot_table(index="feature", columns="segment", values="usage_rate",
                           aggfunc="first", dropna=False)
-    wide = wide.reindex(columns=[s for s in ("student", "mass", "affluent", "hnw", "senior")
-                                 if s in wide.columns])
+    wide = wide.reindex(columns=[s for s in SEGMENTS if s in wide.columns]
+                        + [s for s in wide.columns if s not in SEGMENTS])
     long = df.assign(segment=df["segment"].map(lambda s: code_label("segment", s, lang)),
                      feature=df["feature"].map(lambda f: code_label("feature", f, lang)))
     show.chart(charts.cohort_heatmap(long, "feature", "segment", "usage_rate",
@@ -363,6 +365,22 @@ def goal_trends(pm: PeriodMetrics, cfg: Params) -> None:
 
 
 # -- 3. execution ----------------------------------------------------------------------------
+#: Milestone statuses that count as "not done on time" in the narrative.
+LATE_MILESTONES = ("done_late", "overdue")
+
+
+def milestone_status(planned: date, actual: date | None, period_end: date) -> str:
+    """Status code of a milestone at the end of the period.
+
+    ``done_on_time`` (done on or before the planned date), ``done_late`` (done after it),
+    ``overdue`` (not done, planned on or before the period's end) or ``pending`` (not done,
+    planned after the period's end: not yet due, so not late).
+    """
+    if actual is not None:
+        return "done_on_time" if actual <= planned else "done_late"
+    return "overdue" if planned <= period_end else "pending"
+
+
 def milestones(pm: PeriodMetrics, cfg: Params) -> None:
     """Milestones planned vs actual (from the parameters), with the delay in days."""
     lang = _lang(cfg)
@@ -374,14 +392,12 @@ def milestones(pm: PeriodMetrics, cfg: Params) -> None:
     rows = []
     for m in cfg.milestones:
         delay = (m.actual - m.planned).days if m.actual else None
-        status = ("done_on_time" if delay is not None and delay <= 0 else
-                  "done_late" if delay is not None else
-                  "overdue" if m.planned <= end else "pending")
         rows.append({"milestone": m.name, "planned": m.planned.isoformat(),
                      "actual": m.actual.isoformat() if m.actual else None,
-                     "delay_days": delay, "status": t(f"milestone.{status}", lang)})
-    df = pd.DataFrame(rows)
-    late = sum(r["status"] != t("milestone.done_on_time", lang) for r in rows)
+                     "delay_days": delay, "status": milestone_status(m.planned, m.actual, end)})
+    late = sum(r["status"] in LATE_MILESTONES for r in rows)  # codes, not translated labels
+    df = pd.DataFrame(rows).assign(status=lambda d: [t(f"milestone.{s}", lang)
+                                                     for s in d["status"]])
     _narrate("narr.milestones", cfg, n=len(rows), late=late)
     show.html(data_table(df, [Col("milestone", "col.milestone"),
                               Col("planned", "col.planned_date"),
@@ -673,12 +689,16 @@ def data_quality(pm: PeriodMetrics, cfg: Params) -> None:
 
 
 def provenance(pm: PeriodMetrics, cfg: Params) -> None:
-    """Parameters (credentials never resolved), input fingerprints, code and package versions."""
-    from review.runner import provenance as period_provenance  # fingerprints: cached, cheap
+    """Parameters (credentials never resolved), input fingerprints, code and package versions.
 
+    Read from ``pm.provenance``: what these very KPIs were computed from and with.
+    """
     lang = _lang(cfg)
     show.heading("block.provenance", lang, level=3)
-    prov = period_provenance(cfg)
+    if not pm.provenance:
+        show.note("narr.no_provenance", lang)
+        return
+    prov = dict(pm.provenance)
     rows = [{"key": k, "value": json.dumps(v, ensure_ascii=False, sort_keys=True)}
             for k, v in prov.pop("params").items()]
     tables = prov.pop("tables", {}) or {}

@@ -36,7 +36,7 @@ from matplotlib.ticker import FuncFormatter, PercentFormatter
 from review.errors import ReviewError
 from review.report import theme
 from review.report.i18n import check_lang, code_label, t
-from review.report.tables import format_value, is_missing
+from review.report.numbers import format_value, is_missing
 
 ValueFormat = str | Callable[[float], str]
 

@@ -5,7 +5,7 @@ Each rule reads a :class:`~review.metrics.result.PeriodMetrics` (never raw data)
 the report's language (i18n keys ``finding.<rule>.title|evidence|action``). Findings are
 ranked by severity (3 high, 2 medium, 1 low / positive) and then by the size of the effect.
 
-Rules (DESIGN.md §6)
+Rules
 --------------------
 ``red_kpi`` / ``amber_kpi``   a KPI off target (red) or at risk (amber)
 ``funnel_drop``               the funnel step whose conversion fell most vs the comparison period
@@ -28,7 +28,7 @@ import pandas as pd
 
 from review.metrics.result import PeriodMetrics
 from review.report.i18n import code_label, has, join_list, t
-from review.report.tables import format_value
+from review.report.numbers import format_value
 
 #: spend categories deviating from plan by more than this share are findings
 SPEND_TOLERANCE = 0.10

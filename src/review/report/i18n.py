@@ -8,7 +8,8 @@ parameter switches the whole report.
 Key families
 ------------
 ``kpi.<key>`` / ``kpi.<key>.def``  label and one-line definition of every KPI of
-:data:`review.kpis.KPI_CATALOG` · ``unit.<unit>`` terse unit names · ``fmt.<unit>`` number
+:data:`review.kpis.KPI_CATALOG` (the definition is written once, in English, in that catalog;
+the file carries only its Chinese translation and the English is added on loading) · ``unit.<unit>`` terse unit names · ``fmt.<unit>`` number
 templates (``{v}``) used by :mod:`review.report.tables` · ``rag.<status>`` status labels ·
 ``section.<name>`` section titles · ``report.<name>`` report chrome · ``col.<name>`` table
 headers · ``chart.<name>`` chart legends · ``code.<dimension>.<code>`` labels of data codes.
@@ -111,9 +112,23 @@ def load_catalog(path: str | Path = CATALOG_PATH) -> dict[str, dict[str, str]]:
     return catalog
 
 
+def with_kpi_definitions(catalog: dict[str, dict[str, str]]) -> dict[str, dict[str, str]]:
+    """``catalog`` with the English ``kpi.<key>.def`` texts taken from the KPI catalog.
+
+    :data:`review.kpis.KPI_CATALOG` holds the one definition of every KPI (English); the
+    i18n file holds only its translations.
+    """
+    from review.kpis import KPI_CATALOG
+
+    merged = {key: dict(entry) for key, entry in catalog.items()}
+    for kpi in KPI_CATALOG.values():
+        merged.setdefault(f"kpi.{kpi.key}.def", {})["en"] = kpi.definition
+    return merged
+
+
 @lru_cache(maxsize=1)
 def _catalog() -> dict[str, dict[str, str]]:
-    return load_catalog(CATALOG_PATH)
+    return with_kpi_definitions(load_catalog(CATALOG_PATH))
 
 
 def _fields(text: str) -> set[str]:
@@ -128,12 +143,20 @@ def check_catalog(catalog: Mapping[str, Mapping[str, str]] | None = None) -> lis
     text is a valid format template; both languages use the same ``{field}`` names; every
     KPI of :data:`review.kpis.KPI_CATALOG` has ``kpi.<key>`` and ``kpi.<key>.def``; every
     unit of the KPI catalog has ``unit.<unit>``; every code of :data:`CODE_DIMENSIONS` has a
-    label; keys of one family (the part before the first dot) form one block in the file.
+    label; keys of one family (the part before the first dot) form one block in the file; the
+    file does not repeat a KPI's English definition (it lives in the KPI catalog).
     """
     from review.kpis import KPI_CATALOG
 
-    catalog = _catalog() if catalog is None else catalog
     problems: list[str] = []
+    if catalog is None:
+        raw = load_catalog(CATALOG_PATH)
+        problems += [f"{key}: the English definition lives in review.kpis.KPI_CATALOG; keep "
+                     "only zh here" for key, entry in raw.items()
+                     if key.startswith("kpi.") and key.endswith(".def") and "en" in entry]
+        catalog = with_kpi_definitions(raw)
+    else:
+        catalog = with_kpi_definitions(dict(catalog))
     for key, entry in catalog.items():
         for lang in LANGS:
             text = entry.get(lang)

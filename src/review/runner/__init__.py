@@ -5,14 +5,14 @@ Modules
 ``batch``        :func:`run_batch`, :class:`RunOptions`, the plan/prepare/finalize steps
 ``execute``      one notebook of one period: papermill in-process, then HTML export
 ``fingerprint``  fingerprints of the data source, its tables, the code and the notebooks
-``manifest``     ``manifest.json`` and the provenance of a build
+``manifest``     ``manifest.json``: the inputs and environment of a build
 ``outputs``      the outputs folder's layout, atomic swap, failed builds, secret scrubbing
 ``index``        ``outputs/index.html``
 ``demo``         ``review demo``: the demo store when needed, then every demo period
 ``scaffold``     ``review params new``: the next period's params file
 
-The names below are imported lazily, so that ``review.cache`` (imported by every notebook
-kernel) can use :mod:`review.runner.fingerprint` without loading the batch machinery.
+The names below are imported lazily, so that ``import review.runner`` stays cheap. Nothing
+below the runner imports it (``tests/test_layers.py``).
 """
 
 from __future__ import annotations
@@ -26,7 +26,6 @@ _EXPORTS = {
     "load_params_files": "batch",
     "run_batch": "batch",
     "build_index": "index",
-    "provenance": "manifest",
     "Section": "execute",
     "discover_sections": "execute",
 }

@@ -8,18 +8,20 @@ is missing or when the generator arguments differ from the ones recorded next to
 from __future__ import annotations
 
 import json
-from datetime import date
 from pathlib import Path
 from typing import Any
 
 from review import paths
+from review.core.files import atomic_write_json
+from review.data.demo import DEFAULT_END, DEFAULT_MONTHS, DEFAULT_SEED, DEFAULT_USERS
 from review.runner.batch import BatchResult, RunOptions, run_batch
 
-#: Generator arguments of the demo store besides ``users`` (the demo params expect them).
-DEMO_MONTHS = 18
-DEMO_END = date(2026, 10, 31)
-DEMO_SEED = 7
-DEMO_USERS = 20_000
+#: Generator arguments of the demo store (the demo params expect them): one copy, in
+#: :mod:`review.data.demo`.
+DEMO_MONTHS = DEFAULT_MONTHS
+DEMO_END = DEFAULT_END
+DEMO_SEED = DEFAULT_SEED
+DEMO_USERS = DEFAULT_USERS
 
 
 def demo_arguments(users: int = DEMO_USERS) -> dict[str, Any]:
@@ -52,7 +54,7 @@ def ensure_demo_store(store: Path | None = None, *, users: int = DEMO_USERS,
     store.parent.mkdir(parents=True, exist_ok=True)
     generate(store, users=users, months=DEMO_MONTHS, end=DEMO_END, seed=DEMO_SEED,
              progress=progress)
-    _args_file(store).write_text(json.dumps(wanted, sort_keys=True) + "\n", encoding="utf-8")
+    atomic_write_json(_args_file(store), wanted)
     return True
 
 

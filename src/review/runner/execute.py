@@ -7,7 +7,7 @@ that says what failed, where and why (period, notebook, cell, error name and mes
 
 papermill runs *in this process* (``papermill.execute_notebook``), which starts only the
 kernel; the papermill and nbconvert command lines would each start a fresh Python that pays
-the imports again (about 5 s per notebook on our machines, see DESIGN.md §8).
+the imports again (about 5 s per notebook on our machines, see benchmarks/bench_batch.py).
 """
 
 from __future__ import annotations

@@ -14,12 +14,11 @@ from __future__ import annotations
 
 import html
 import json
-import os
-import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from review.core.files import atomic_write_text
 from review.kpis import HEADLINE_KPIS, KPI_CATALOG
 from review.runner import outputs
 from review.runner.manifest import METRICS, REPORT, read_manifest
@@ -87,9 +86,7 @@ def build_index(out_dir: Path, *, lang: str = "en") -> Path:
     out_dir.mkdir(parents=True, exist_ok=True)
     page = render_index(collect(out_dir), lang=lang)
     path = out_dir / INDEX
-    tmp = out_dir / f".{INDEX}.{uuid.uuid4().hex[:8]}"
-    tmp.write_text(page, encoding="utf-8")
-    os.replace(tmp, path)
+    atomic_write_text(path, page)
     return path
 
 
@@ -127,7 +124,7 @@ def render_index(rows: list[PeriodRow], *, lang: str = "en") -> str:
 
 def _row(r: PeriodRow, lang: str) -> str:
     from review.report.i18n import t
-    from review.report.tables import format_value  # the report's own number formats
+    from review.report.numbers import format_value  # the report's own number formats
 
     e = html.escape
     href = f"{r.period}/{REPORT}"

@@ -5,7 +5,8 @@ fingerprints of every input (data source and its tables, ``review`` code, notebo
 ``review`` version and git commit, the versions of the main libraries, and per section its
 status (``executed`` now or ``reused`` from the previous build), duration and inputs key. It
 is the only output with timestamps (``run.started``/``run.finished``): report bodies and
-``metrics.json`` stay byte-identical between runs.
+``metrics.json`` stay byte-identical between runs. The report's provenance appendix reads the
+same fingerprints from the period's metrics (computed once with them by :mod:`review.cache`).
 
 Incremental builds compare :class:`Inputs` with the previous manifest: a section is up to date
 when its *inputs key* (params, data, code, its notebook) is unchanged and its files exist.
@@ -14,16 +15,20 @@ when its *inputs key* (params, data, code, its notebook) is unchanged and its fi
 from __future__ import annotations
 
 import json
-import platform
-import subprocess
 from dataclasses import dataclass
 from datetime import datetime
-from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from review import paths
-from review.runner.fingerprint import digest_json
+from review.core.environment import (  # noqa: F401  (re-exported for the runner)
+    MAIN_PACKAGES,
+    environment_info,
+    git_commit,
+    package_versions,
+)
+from review.core.files import atomic_write_json
+from review.core.fingerprint import digest_json
 
 if TYPE_CHECKING:
     from review.config import Params
@@ -32,13 +37,6 @@ MANIFEST = "manifest.json"
 METRICS = "metrics.json"
 REPORT = "report.html"
 FORMAT_VERSION = 1
-
-#: Libraries whose versions go into the manifest (distribution names).
-MAIN_PACKAGES = (
-    "campaign-review", "ibis-framework", "duckdb", "pandas", "numpy", "pyarrow", "scipy",
-    "statsmodels", "matplotlib", "seaborn", "pydantic", "PyYAML", "papermill", "nbconvert",
-    "nbformat", "nbclient", "ipykernel", "jupyter_client", "pyspark",
-)
 
 
 @dataclass(frozen=True)
@@ -70,29 +68,6 @@ def now() -> str:
     return datetime.now().astimezone().isoformat(timespec="seconds")
 
 
-def package_versions(names: tuple[str, ...] = MAIN_PACKAGES) -> dict[str, str]:
-    """Installed versions of ``names`` (missing ones left out) and of Python."""
-    versions = {"python": platform.python_version()}
-    for name in names:
-        try:
-            versions[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            continue
-    return versions
-
-
-def git_commit(root: Path | None = None) -> str | None:
-    """``git rev-parse HEAD`` of the code (the package's checkout by default), or ``None``
-    outside a git checkout."""
-    try:
-        done = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root or paths.INSTALL_ROOT,
-                              capture_output=True, text=True, timeout=10, check=False)
-    except (OSError, subprocess.SubprocessError):
-        return None
-    commit = done.stdout.strip()
-    return commit if done.returncode == 0 and commit else None
-
-
 def relative_to_project(path: Path) -> str:
     """``path`` relative to the project root when inside it, else as given."""
     try:
@@ -118,18 +93,9 @@ def build_manifest(*, params: Params, params_file: Path, inputs: Inputs,
     }
 
 
-def environment_info() -> dict[str, Any]:
-    """``review`` version, git commit and package versions (for manifest and appendix)."""
-    from review import __version__
-
-    return {"review_version": __version__, "git_commit": git_commit(),
-            "packages": package_versions()}
-
-
 def write_json(path: Path, obj: Any) -> None:
-    """Deterministic JSON: sorted keys, 2-space indent, UTF-8, trailing newline."""
-    path.write_text(json.dumps(obj, ensure_ascii=False, indent=2, sort_keys=True) + "\n",
-                    encoding="utf-8")
+    """Deterministic JSON (sorted keys, 2-space indent, UTF-8, trailing newline), atomically."""
+    atomic_write_json(path, obj)
 
 
 def read_manifest(folder: Path) -> dict[str, Any] | None:
@@ -139,25 +105,3 @@ def read_manifest(folder: Path) -> dict[str, Any] | None:
     except (OSError, ValueError):
         return None
     return data if isinstance(data, dict) else None
-
-
-def provenance(params: Params, *, cache_dir: Path | None = None) -> dict[str, Any]:
-    """Deterministic provenance of a period for the report's appendix (no timestamps).
-
-    Returns the parameters (``source`` unresolved), the data source's fingerprint and its
-    per-table row counts and checksums, the ``review`` code hash, version and git commit,
-    and the package versions.
-    """
-    from review.cache import data_fingerprint, default_cache_dir
-    from review.runner.fingerprint import code_hash, table_fingerprints
-
-    cache = Path(cache_dir) if cache_dir is not None else default_cache_dir()
-    data_fp = data_fingerprint(params, cache_dir=cache)
-    return {
-        "params": params.notebook_parameters(),
-        "data": data_fp,
-        "tables": table_fingerprints(params.source, source_fp=data_fp,
-                                     memo_dir=cache / "fingerprints"),
-        "code": code_hash(),
-        **environment_info(),
-    }

@@ -23,7 +23,6 @@ folder is left untouched, byte for byte.
 from __future__ import annotations
 
 import contextlib
-import html
 import json
 import os
 import shutil
@@ -32,16 +31,16 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from review.core.files import atomic_write_json
 from review.errors import RunError
-from review.secrets import env_refs
+from review.secrets import MIN_SECRET_LENGTH, env_refs
+from review.secrets import redact as redact_text  # the one redactor, under its runner name
 
 TMP_PREFIX = ".tmp-"
 OLD_PREFIX = ".old-"
 FAILED_DIR = ".failed"
 STATE_DIR = ".state"
 LOCK_FILE = ".lock"
-#: Resolved secrets shorter than this are not scrubbed (they would mangle ordinary text).
-MIN_SECRET_LENGTH = 4
 
 
 def period_dir(out: Path, period: str) -> Path:
@@ -133,12 +132,7 @@ def locked(out: Path) -> Iterator[None]:
 # -- state of the last attempt per period -----------------------------------------------------
 def write_state(out: Path, period: str, record: dict[str, Any]) -> None:
     """Record the last attempt of ``period`` (status, times, message) atomically."""
-    path = Path(out) / STATE_DIR / f"{period}.json"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}")
-    tmp.write_text(json.dumps(record, ensure_ascii=False, indent=2, sort_keys=True) + "\n",
-                   encoding="utf-8")
-    os.replace(tmp, path)
+    atomic_write_json(Path(out) / STATE_DIR / f"{period}.json", record)
 
 
 def read_states(out: Path) -> dict[str, dict[str, Any]]:
@@ -168,21 +162,6 @@ def secret_values(source: str) -> list[str]:
     """The resolved values of the ``${VAR}`` references in ``source`` (longest first)."""
     values = {os.environ.get(name, "") for name in env_refs(source)}
     return sorted((v for v in values if len(v) >= MIN_SECRET_LENGTH), key=len, reverse=True)
-
-
-def redact_text(text: str, source: str) -> str:
-    """``text`` with every resolved secret of ``source`` put back as its ``${VAR}``.
-
-    The value is also looked for as it appears inside JSON strings and HTML.
-    """
-    for name in env_refs(source):
-        value = os.environ.get(name, "")
-        if len(value) < MIN_SECRET_LENGTH:
-            continue
-        ref = "${" + name + "}"
-        for form in dict.fromkeys((value, json.dumps(value)[1:-1], html.escape(value))):
-            text = text.replace(form, ref)
-    return text
 
 
 def scrub_folder(folder: Path, source: str) -> list[Path]:
