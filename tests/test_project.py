@@ -51,6 +51,8 @@ def test_init_refuses_a_folder_that_is_not_empty(tmp_path):
     assert sorted(p.name for p in (root / "notebooks").glob("*.ipynb")) == sorted(
         p.name for p in paths.BUNDLED_NOTEBOOKS.glob("*.ipynb"))
     assert (root / "params" / "2026-10.yaml").is_file() and (root / "outputs").is_dir()
+    assert (root / "notebooks" / "exploratory" / "template.ipynb").is_file()
+    assert not (root / "notebooks" / "conftest.py").exists()  # the checkout's test glue
 
 
 @pytest.mark.slow

@@ -1,7 +1,7 @@
 """``review init DIR``: scaffold a project folder of the analyst's own.
 
 A project holds ``params/`` (one YAML per period), ``notebooks/`` (copies of the report
-notebooks, to edit freely), ``outputs/`` (the reports), ``data/`` (stores and exports) and a
+notebooks, to edit freely, and ``notebooks/exploratory/`` with its template), ``outputs/`` (the reports), ``data/`` (stores and exports) and a
 short README. ``review`` run inside it (or with ``--project DIR``) works on it, never on the
 package's folder (see :mod:`review.paths`).
 """
@@ -26,7 +26,8 @@ _README = """# Campaign review project
 
 `params/{period}.yaml` is an example period: point its `source:` at your store (paths are
 relative to this folder) and set your targets. `notebooks/` holds the report notebooks; edit
-their narrative and charts as you like. Run `review` from this folder (or any folder below
+their narrative and charts as you like. `notebooks/exploratory/` is your own space (any code,
+never part of the report). Run `review` from this folder (or any folder below
 it), or pass `--project {name}` from elsewhere.
 """
 
@@ -60,6 +61,10 @@ def init_project(dest: str | Path, *, period: str = EXAMPLE_PERIOD) -> Path:
         (dest / sub).mkdir(parents=True, exist_ok=True)
     for nb in notebooks:
         shutil.copyfile(nb, dest / "notebooks" / nb.name)
+    exploratory = dest / "notebooks" / "exploratory"  # the analyst's own space (any code)
+    exploratory.mkdir()
+    for nb in sorted((paths.BUNDLED_NOTEBOOKS / "exploratory").glob("*.ipynb")):
+        shutil.copyfile(nb, exploratory / nb.name)
     shutil.copyfile(example, dest / "params" / example.name)
     (dest / "README.md").write_text(_README.format(period=period, name=dest.name),
                                     encoding="utf-8")
