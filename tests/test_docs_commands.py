@@ -1,6 +1,7 @@
 """Every ``review`` command shown in a shell block of README.md and docs/ parses with the real
-command line (subcommand, options and arguments), so the docs cannot drift from the CLI. The
-mapping examples are run in tests/data/test_import_derive.py."""
+command line (subcommand, options and arguments), and every params snippet is valid, so the
+docs cannot drift from the code. The mapping examples are run in
+tests/data/test_import_derive.py."""
 
 from __future__ import annotations
 
@@ -10,8 +11,10 @@ from pathlib import Path
 
 import click
 import pytest
+import yaml
 
 from review.cli import cli
+from review.config import Params
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
@@ -58,3 +61,21 @@ def test_a_documented_command_parses(doc, line):
 def test_drift_is_caught(line):
     with pytest.raises(click.ClickException):
         parse(line)
+
+
+def params_snippets() -> list[tuple[str, str]]:
+    """YAML blocks of the docs that show params (they start with ``# params/``)."""
+    return [(doc.name, block) for doc in DOCS
+            for block in re.findall(r"```yaml\n(.*?)```", doc.read_text(encoding="utf-8"),
+                                    flags=re.S)
+            if block.startswith("# params/")]
+
+
+@pytest.mark.parametrize(("doc", "block"), params_snippets())
+def test_a_documented_params_snippet_is_valid(doc, block):
+    base = {"period": "2026-09", "start": "2026-09-01", "end": "2026-09-30"}
+    Params.from_dict({**base, **yaml.safe_load(block)}, origin=doc)
+
+
+def test_the_docs_show_params_snippets():
+    assert params_snippets()
