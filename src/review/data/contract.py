@@ -23,6 +23,9 @@ class Column:
     max: float | None = None
     #: what an import writes when a mapping leaves the column out or a cell is empty
     default: str | float | bool | None = None
+    #: for a nullable column whose empty values change what the report counts: what happens
+    #: to those rows (validation reports their count as a warning, shown in the report)
+    null_means: str | None = None
 
     @property
     def optional(self) -> bool:
@@ -92,7 +95,9 @@ TABLES: dict[str, TableSpec] = {
             "users", "one row per customer",
             (
                 C("user_id", "string"),
-                C("registered_at", "timestamp", nullable=True),  # campaign-only lists
+                C("registered_at", "timestamp", nullable=True,  # campaign-only lists
+                  null_means="left out of new-user, funnel and cohort metrics; they count in "
+                             "campaign and value metrics"),
                 C("acquisition_channel", "string", allowed=codes(ACQUISITION_CHANNELS)),
                 C("region", "string"),
                 C("city_tier", "string", allowed=codes(CITY_TIERS)),

@@ -15,6 +15,8 @@ rule               severity  meaning
 ``missing_column`` error     a required contract column is absent (extra columns are fine)
 ``type``           error     a column's type is incompatible with the contract's
 ``not_null``       error     a non-nullable column holds nulls
+``left_out``       warning   empty values of a nullable column that leave rows out of some
+                             metrics (``users.registered_at``)
 ``allowed``        error     a coded column holds values outside its closed set
 ``range``          error     a number below the column's minimum or above its maximum
 ``primary_key``    error     the primary key repeats
@@ -343,6 +345,10 @@ def _row_checks(t: ibis.Table, spec: TableSpec, usable: dict[str, Column], lo: d
         if not c.nullable:
             checks.append(_Check(c.name, "not_null", "error", col.isnull(), lambda k, s, w=where: (
                 f"{k} row(s) have no value in {w}, which may not be empty; fill or drop them")))
+        if c.null_means:
+            checks.append(_Check(c.name, "left_out", "warning", col.isnull(),
+                                 lambda k, s, w=where, m=c.null_means: (
+                f"{k} row(s) have no value in {w}: {m}")))
         if c.allowed is not None:
             checks.append(_Check(c.name, "allowed", "error", None, None))
         if c.min is not None or c.max is not None:
