@@ -6,6 +6,7 @@
     review demo [--users N] [--out DIR] [--jobs N]
     review demo-data --out PATH [--users N] [--months M] [--seed S]
     review validate [PARAMS.yaml ... | --source SOURCE]
+    review rollup [PARAMS.yaml ... | --source SOURCE] [--full]
     review params new 2026-11 --from 2026-10
     review init DIR [--period 2026-10]
     review --project DIR COMMAND ...      (default: the current folder's project)
@@ -231,6 +232,30 @@ def _validate_source(src: str) -> bool:
     return report.ok
 
 
+# -- rollup ---------------------------------------------------------------------------------
+@cli.command()
+@click.argument("params_files", nargs=-1, type=PathArg)
+@click.option("--source", help="Roll up this data source (a DuckDB file or a folder).")
+@click.option("--full", is_flag=True, help="Rebuild every day, not only new or changed ones.")
+@click.option("--quiet", is_flag=True, help="No progress lines.")
+def rollup(params_files: tuple[Path, ...], source: str | None, full: bool, quiet: bool) -> int:
+    """Build or refresh the daily rollups the metrics read (only new or changed days)."""
+    from review.data.rollup import refresh
+    from review.runner.batch import load_params_files
+
+    if source and params_files:
+        raise click.UsageError("give params files or --source, not both")
+    if source:
+        sources = [source]
+    else:
+        files = list(params_files) or sorted(paths.PARAMS_DIR.glob("*.yaml"))
+        sources = list(dict.fromkeys(p.source for _, p in load_params_files(files)))
+    for src in sources:
+        say = None if quiet else (lambda msg, s=src: click.echo(_redacted(f"{s}: {msg}", s)))
+        click.echo(_redacted(refresh(src, full=full, say=say).summary(), src))
+    return 0
+
+
 # -- params ---------------------------------------------------------------------------------
 @cli.group()
 def params() -> None:
@@ -243,14 +268,14 @@ def params() -> None:
               help="The period (params/<id>.yaml) or file to copy.")
 def params_new(period: str, from_: str) -> int:
     """Scaffold params/PERIOD.yaml of the project from an earlier period (or any file)."""
-    from review.runner.scaffold import new_params_file
+    from review.runner.scaffold import scaffold_params
 
     source = Path(from_)
     if not source.suffix:
         source = paths.PARAMS_DIR / f"{from_}.yaml"
     paths.PARAMS_DIR.mkdir(parents=True, exist_ok=True)
-    dest = new_params_file(period, source, dest=paths.PARAMS_DIR / f"{period}.yaml")
-    click.echo(f"wrote {dest}: check targets, budget and milestones")
+    done = scaffold_params(period, source, dest=paths.PARAMS_DIR / f"{period}.yaml")
+    click.echo(done.message())
     return 0
 
 

@@ -29,14 +29,22 @@ FIXTURES = Path(__file__).parent / "fixtures"
 def imported(tmp_path: Path, csv: str, mapping: str) -> Path:
     store = tmp_path / "store.duckdb"
     import_files([FIXTURES / csv], FIXTURES / mapping, store)
-    report = validate(connect(store))
+    con = connect(store)
+    try:
+        report = validate(con)
+    finally:
+        con.disconnect()
     assert report.ok, report.format("store")
     return store
 
 
 def counts(store: Path, w: Window, campaign: str) -> dict[str, tuple[int, int, int]]:
     con = connect(store)
-    got = experiment_counts(con.table("assignments"), con.table("campaigns"), w, [campaign])
+    try:
+        got = experiment_counts(con.table("assignments"), con.table("campaigns"), w,
+                                [campaign])
+    finally:
+        con.disconnect()
     return {r.variant: (int(r.users), int(r.reached), int(r.conversions))
             for r in got.itertuples()}
 
@@ -95,7 +103,10 @@ def test_chinese_month_names_and_sql_dates(tmp_path):
     assert counts(store, w, "C10") == {"control": (2, 2, 1), "A": (3, 3, 2)}
     # users without a registration date: none are new users; the note counts all five
     con = connect(store)
-    got = acquisition.headline({"users": con.table("users")}, w, None)  # type: ignore[arg-type]
+    try:
+        got = acquisition.headline({"users": con.table("users")}, w, None)  # type: ignore
+    finally:
+        con.disconnect()
     assert got["new_users"].value == 0
     assert got["new_users"].note == "5 user(s) without a registration date are left out"
     assert rows(store, "SELECT segment, count(*) FROM users GROUP BY 1 ORDER BY 1") == [

@@ -5,8 +5,15 @@ the comparison period, and its breakdown tables for the period. Targets, attainm
 status and period-over-period change are added here, so every consumer (notebooks, findings,
 ``metrics.json``, the index page) reads one :class:`~review.metrics.result.PeriodMetrics`.
 
+A period spanning several calendar months reports the activity ratios of
+:data:`MONTHLY_MEAN_KPIS` as the mean of its months (counts and amounts are P's totals).
+
 A family whose required tables are missing from the source yields ``NaN`` KPIs with the note
 "needs table …" and no breakdowns; the report shows "not available" for those blocks.
+
+The families read the daily rollups of :mod:`review.data.rollup` (``t["user_day"]`` …): the
+stored ones when the source has current rollups, else expressions deriving them from the raw
+tables.
 """
 
 from __future__ import annotations
@@ -20,8 +27,10 @@ import ibis
 from ibis.backends import BaseBackend
 
 from review.config import Params
+from review.core.calendar import month_end, month_start
 from review.data.connect import available_tables
 from review.data.contract import TABLES
+from review.data.rollup import tables as rollup_tables
 from review.kpis import KPI_CATALOG
 from review.metrics.common import Measure, Window
 from review.metrics.disclosure import protect_kpis, protect_tables
@@ -34,9 +43,52 @@ COMPARE_BREAKDOWNS: dict[str, tuple[str, ...]] = {"funnel": ("steps",)}
 
 #: Family modules of :mod:`review.metrics`, in report order.
 FAMILIES: tuple[str, ...] = (
-    "acquisition", "activity", "retention", "funnel", "lifecycle", "value", "budget", "risk",
+    "acquisition", "activity", "retention", "funnel", "lifecycle", "value", "campaigns", "budget", "risk",
     "satisfaction", "market", "experiments",
 )
+
+
+#: Activity ratios reported, for a period spanning several calendar months, as the mean of
+#: its months (季度月均), so that a monthly target means the same in a quarterly report.
+#: Counts and amounts stay totals of P.
+MONTHLY_MEAN_KPIS: tuple[str, ...] = (
+    "mau_ratio", "stickiness", "logins_per_active_day", "light_op_share", "reactivation_rate",
+)
+
+
+def month_windows(w: Window) -> list[Window]:
+    """The calendar months of ``w``, each cut to ``w`` (one window when ``w`` is in one month)."""
+    out, start = [], w.start
+    while start <= w.end:
+        out.append(Window(start, min(w.end, month_end(start))))
+        start = month_start(start, 1)
+    return out
+
+
+def headline_of(mod: ModuleType, t: Mapping[str, ibis.Table], w: Window,
+                params: Params, computed: Mapping[str, Measure] | None = None
+                ) -> dict[str, Measure]:
+    """``mod.headline`` of ``w`` (or ``computed``, when the family's ``period()`` gave it);
+    the :data:`MONTHLY_MEAN_KPIS` among its KPIs are replaced by the mean of their values over
+    the calendar months of ``w`` when it spans several (months where a ratio is undefined
+    are left out of the mean and named in the note)."""
+    out = dict(mod.headline(t, w, params) if computed is None else computed)
+    months = month_windows(w)
+    keys = [k for k in MONTHLY_MEAN_KPIS if k in out]
+    if len(months) < 2 or not keys:
+        return out
+    per_month = [mod.headline(t, m, params) for m in months]
+    for k in keys:
+        vals = [(m, pm[k].value) for m, pm in zip(months, per_month, strict=True)]
+        ok = [v for _, v in vals if not math.isnan(v)]
+        if not ok:
+            out[k] = Measure.missing(f"undefined in every month of P ({out[k].note})")
+            continue
+        gaps = [f"{m.start:%Y-%m}" for m, v in vals if math.isnan(v)]
+        note = f"mean of {len(ok)} months" + (f" (undefined in {', '.join(gaps)})"
+                                               if gaps else "")
+        out[k] = Measure(sum(ok) / len(ok), note=note)
+    return out
 
 
 def family_module(name: str) -> ModuleType:
@@ -65,6 +117,7 @@ def compute_period(con: BaseBackend, params: Params, *,
         ``ValidationReport.to_records(for_report=True)``); stored as given.
     """
     t = contract_tables(con)
+    t.update(rollup_tables(con, t))  # daily rollups: stored when current, else derived
     w = Window(params.start, params.end)
     cw = Window(*params.comparison)
     current: dict[str, Measure] = {}
@@ -79,14 +132,16 @@ def compute_period(con: BaseBackend, params: Params, *,
             current.update({k: Measure.missing(note) for k in keys})
             previous.update({k: Measure.missing(note) for k in keys})
             continue
-        current.update(_only(mod.headline(t, w, params), keys, fam))
-        previous.update(_only(mod.headline(t, cw, params), keys, fam))
-        for name, df in mod.breakdowns(t, w, params).items():
-            tables[f"{fam}.{name}"] = df
+        cur, tabs = _headline_and_breakdowns(mod, t, w, params)
+        current.update(_only(cur, keys, fam))
+        tables.update({f"{fam}.{name}": df for name, df in tabs.items()})
         if fam in COMPARE_BREAKDOWNS:
-            for name, df in mod.breakdowns(t, cw, params).items():
-                if name in COMPARE_BREAKDOWNS[fam]:
-                    tables[f"{fam}.{name}@compare"] = df
+            prev, tabs = _headline_and_breakdowns(mod, t, cw, params)
+            tables.update({f"{fam}.{name}@compare": df for name, df in tabs.items()
+                           if name in COMPARE_BREAKDOWNS[fam]})
+        else:
+            prev = headline_of(mod, t, cw, params)
+        previous.update(_only(prev, keys, fam))
     kpis = {key: _kpi_value(key, current[key], previous.get(key), params)
             for key in KPI_CATALOG if key in current}
     # small cells masked once, here, for everything downstream (report, charts, findings)
@@ -98,6 +153,16 @@ def compute_period(con: BaseBackend, params: Params, *,
         lang=params.lang, currency=params.currency, kpis=kpis, tables=tables,
         missing_tables=sorted(set(TABLES) - set(t)), quality=list(quality or []),
     )
+
+
+def _headline_and_breakdowns(mod: ModuleType, t: Mapping[str, ibis.Table], w: Window,
+                             params: Params) -> tuple[Mapping[str, Measure], dict]:
+    """A family's KPIs (:func:`headline_of`) and tables of ``w``: its ``period()`` when it has
+    one (shared queries run once), else ``headline()`` and ``breakdowns()``."""
+    if hasattr(mod, "period"):
+        cur, tabs = mod.period(t, w, params)
+        return headline_of(mod, t, w, params, cur), tabs
+    return headline_of(mod, t, w, params), mod.breakdowns(t, w, params)
 
 
 def _only(measures: Mapping[str, Measure], keys: list[str], fam: str) -> dict[str, Measure]:
