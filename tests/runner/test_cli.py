@@ -128,8 +128,11 @@ def test_params_new_scales_flow_targets_when_the_period_length_changes(tmp_path,
     src = tmp_path / "2026-10.yaml"
     src.write_text((paths.PARAMS_DIR / "2026-10.yaml").read_text(encoding="utf-8"),
                    encoding="utf-8")
-    assert cli.main(["params", "new", "2026-Q4", "--from", str(src)]) == 0
+    # written into the project's params/ (here a tmp project)
+    assert cli.main(["--project", str(tmp_path), "params", "new", "2026-Q4", "--from",
+                     str(src)]) == 0
     out = capsys.readouterr().out
+    (tmp_path / "params" / "2026-Q4.yaml").rename(tmp_path / "2026-Q4.yaml")
     new, old = load_params(tmp_path / "2026-Q4.yaml"), load_params(src)
     # a quarter from a month: × 3 for flows (new users 1,500 → 4,500; budget 600,000 →
     # 1,800,000), ratios and costs per user unchanged (a quarter reports monthly means)
