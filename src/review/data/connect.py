@@ -28,8 +28,8 @@ import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from review import paths
 from review.errors import DataSourceError
-from review.paths import PROJECT_ROOT
 from review.secrets import has_env_refs, redact, resolve_env
 
 if TYPE_CHECKING:  # ibis is imported when a source is opened, not when this module is
@@ -45,10 +45,11 @@ def is_url(source: str) -> bool:
     return "://" in source
 
 
-def resolve_path(source: str | Path, base_dir: Path = PROJECT_ROOT) -> Path:
-    """A local source path, relative paths anchored at the project root (not the CWD)."""
+def resolve_path(source: str | Path, base_dir: Path | None = None) -> Path:
+    """A local source path, relative paths anchored at the project (``review.paths``), not
+    the CWD."""
     p = Path(source).expanduser()
-    return p if p.is_absolute() else base_dir / p
+    return p if p.is_absolute() else (base_dir or paths.PROJECT_ROOT) / p
 
 
 def duckdb_config(memory_limit: str | None = None, temp_dir: str | Path | None = None, *,
@@ -72,6 +73,16 @@ def duckdb_config(memory_limit: str | None = None, temp_dir: str | Path | None =
     return {"memory_limit": str(limit), "temp_directory": str(temp)}
 
 
+def apply_duckdb_settings(con: BaseBackend, settings: dict[str, str]) -> None:
+    """Apply :func:`duckdb_config` settings with ``SET`` after opening, not as connect-time
+    configuration: DuckDB lets a process open a file twice only with identical connect-time
+    configuration, so a plain ``duckdb.connect(path, read_only=True)`` elsewhere in the same
+    process (a test, an analyst's notebook) must still be able to share the instance.
+    """
+    for name, value in settings.items():
+        con.raw_sql("SET {} = '{}'".format(name, value.replace("'", "''")))
+
+
 def _default_limit() -> str:
     try:
         total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
@@ -80,7 +91,7 @@ def _default_limit() -> str:
     return f"{max(MEMORY_FLOOR, min(MEMORY_CAP, int(total * MEMORY_SHARE))) // 2**20}MB"
 
 
-def connect(source: str | Path, *, base_dir: Path = PROJECT_ROOT,
+def connect(source: str | Path, *, base_dir: Path | None = None,
             rollups: bool = True) -> BaseBackend:
     """Open ``source`` and return an Ibis backend whose tables follow the data contract.
 
@@ -89,7 +100,7 @@ def connect(source: str | Path, *, base_dir: Path = PROJECT_ROOT,
     source
         A DuckDB file, a folder of Parquet/CSV files, or an Ibis URL (see module docstring).
     base_dir
-        Where relative paths are anchored; the project root by default.
+        Where relative paths are anchored; the project (``review.paths``) by default.
     rollups
         Attach the source's daily rollups when they are current (local sources only).
     """
@@ -103,8 +114,8 @@ def connect(source: str | Path, *, base_dir: Path = PROJECT_ROOT,
         return _with_rollups(_connect_folder(path), path, rollups)
     if path.is_file():
         try:
-            con = ibis.duckdb.connect(str(path), read_only=True,
-                                      **duckdb_config(database=path))
+            con = ibis.duckdb.connect(str(path), read_only=True)
+            apply_duckdb_settings(con, duckdb_config(database=path))
         except Exception as exc:  # duckdb raises its own IOException family
             raise DataSourceError(f"{path}: cannot open as a DuckDB database ({exc})") from None
         return _with_rollups(con, path, rollups)
