@@ -25,6 +25,10 @@ Rollup tables (one row per key; ``day`` is the calendar date of ``ts``, local ti
     the funnel's "first mobile transaction after the card was bound" to the second.
 
 Every rollup row depends only on the raw rows of its own day, so a day can be rebuilt alone.
+The stored ``user_day`` and ``txn_day`` files also keep a ``checksum`` column (the sum of the
+row checksums of the group's raw rows, :func:`review.data.fingerprint.row_checksum`): a first
+build sums it per day to get the day fingerprints, so it reads each raw row once. The views
+:func:`attach` creates leave it out.
 
 Where they are stored
 ---------------------
@@ -61,7 +65,7 @@ if TYPE_CHECKING:
     import ibis
 
 #: Bumped whenever a rollup definition changes: a store of another version is rebuilt.
-VERSION = 1
+VERSION = 2
 #: The raw tables rollups are built from.
 RAW_TABLES: tuple[str, ...] = ("events", "transactions")
 #: Rollup tables and the raw tables each needs.
@@ -76,6 +80,9 @@ ROLLUPS: dict[str, tuple[str, ...]] = {
 NON_FEATURE_EVENTS: tuple[str, ...] = ("login", "bind_card", "crash")
 #: Login authentication methods that count as biometric.
 BIOMETRIC_METHODS: tuple[str, ...] = ("fingerprint", "face")
+#: Stored rollups that keep a ``checksum`` column (the row checksums of their raw rows, summed
+#: per group: the day fingerprints of a first build come from it), and the raw table of each.
+CHECKED: dict[str, str] = {"user_day": "events", "txn_day": "transactions"}
 #: Name of a stored rollup table's view in a connection.
 VIEW_PREFIX = "rollup_"
 
@@ -265,7 +272,9 @@ def attach(con: Any, source_path: Path) -> bool:
     for name in ROLLUPS:
         if any((store / name).glob("*.parquet")):
             try:
-                con.read_parquet(str(store / name / "*.parquet"), table_name=VIEW_PREFIX + name)
+                cols = "* EXCLUDE (checksum)" if name in CHECKED else "*"
+                con.raw_sql(f'CREATE OR REPLACE TEMP VIEW "{VIEW_PREFIX}{name}" AS SELECT '
+                            f"{cols} FROM read_parquet('{_q(store / name)}/*.parquet')")
             except Exception as exc:  # a damaged file: derive from raw until `review rollup`
                 import logging
 
@@ -348,13 +357,13 @@ def refresh(source: str | Path, *, base_dir: Path | None = None, full: bool = Fa
             raise DataSourceError(f"{path}: no events or transactions table to roll up")
         old = {} if (manifest is None or full) else manifest.get("fingerprints", {})
         rebuild = set(old) != set(raw)  # first build, --full, a raw table appeared or vanished
-        staged: dict[str, ibis.Table] = {}
-        if rebuild:  # every day is read: rollups and day fingerprints from one pass
+        staging = store / f".staging-{uuid.uuid4().hex[:8]}"
+        if rebuild:  # every day is read: the rollups and the day fingerprints from one pass
             old = {}
             say(f"reading every raw day of {', '.join(raw)} once")
             src = {n: t.filter(t.ts.notnull()) for n, t in raw.items()}
-            staged = _stage(con, src)
-            fps = {n: _fingerprints_of(g) for n, g in staged.items()}
+            fps = {raw_name: _stage_checked(con, name, src, staging)
+                   for name, raw_name in CHECKED.items() if raw_name in src}
         else:
             say(f"fingerprinting raw days of {', '.join(raw)}")
             fps = {n: day_fingerprints(t) for n, t in raw.items()}
@@ -373,11 +382,10 @@ def refresh(source: str | Path, *, base_dir: Path | None = None, full: bool = Fa
             for name in ROLLUPS:
                 shutil.rmtree(store / name, ignore_errors=True)
         if changed or removed or rebuild:
-            if not rebuild:  # only the changed days, in one pass per raw table
+            if not rebuild:
                 src = {n: _only_days(t, changed) for n, t in raw.items()}
-                staged = _stage(con, src)
-            result.months_written = _rewrite(con, src, staged, store, changed, removed, months,
-                                             say)
+            result.months_written = _rewrite(con, src, staging, store, changed, removed,
+                                             months, say)
         atomic_write_json(store / "manifest.json", {
             "version": VERSION, "stamp": stamp, "fingerprints": fps,
             "built": datetime.now().isoformat(timespec="seconds")})
@@ -389,6 +397,8 @@ def refresh(source: str | Path, *, base_dir: Path | None = None, full: bool = Fa
                               "writable, or run `review rollup --full`") from None
     finally:
         con.disconnect()
+        if "staging" in locals():
+            shutil.rmtree(staging, ignore_errors=True)
     result.seconds = time.perf_counter() - t0
     return result
 
@@ -451,72 +461,80 @@ def _only_days(t: ibis.Table, days: Sequence[str]) -> ibis.Table:
     return t.filter(cond if cond is not None else ibis.literal(False))
 
 
-def _stage(con: Any, src: Mapping[str, ibis.Table]) -> dict[str, ibis.Table]:
-    """``user_day`` and ``txn_day`` of the rows in ``src`` (the raw tables cut to the days to
-    read), each with the ``checksum`` of its groups, in temporary tables: one pass over each
-    raw table gives both the rollup and its days' fingerprints."""
-    define = {"events": user_day, "transactions": txn_day}
-    return {n: con.create_table(f"_rollup_stage_{n}", define[n](t, checksum=True), temp=True,
-                                overwrite=True) for n, t in src.items()}
-
-
-def _staged(name: str, src: Mapping[str, ibis.Table], staged: Mapping[str, ibis.Table]
-            ) -> ibis.Table:
-    """Rollup ``name`` of the days being read: the staged table where there is one."""
-    table = {"user_day": "events", "txn_day": "transactions"}.get(name)
-    if table is not None:
-        return staged[table].drop("checksum")
+def _define_checked(name: str, src: Mapping[str, ibis.Table]) -> ibis.Table:
+    """Rollup ``name`` as stored: with the ``checksum`` column when it is in :data:`CHECKED`."""
+    if name == "user_day":
+        return user_day(src["events"], checksum=True)
+    if name == "txn_day":
+        return txn_day(src["transactions"], checksum=True)
     return _define(name, src)
 
 
-def _rewrite(con: Any, src: Mapping[str, ibis.Table], staged: Mapping[str, ibis.Table],
-             store: Path, changed: list[str], removed: list[str], months: list[str],
+def _copy(con: Any, expr: ibis.Table, out: Path) -> None:
+    """Write ``expr`` to the folder ``out`` partitioned by month (``month=YYYY-MM/``)."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    con.raw_sql(f"COPY (SELECT *, strftime(day, '%Y-%m') AS month FROM ({con.compile(expr)})) "
+                f"TO '{_q(out)}' (FORMAT parquet, PARTITION_BY (month))").fetchall()
+
+
+def _stage_checked(con: Any, name: str, src: Mapping[str, ibis.Table], staging: Path
+                   ) -> dict[str, list[int]]:
+    """Write rollup ``name`` (``user_day`` or ``txn_day``) of ``src`` into ``staging`` and
+    return the day fingerprints of its raw table (:func:`day_fingerprints`), summed from the
+    written ``checksum`` column: one pass over the raw rows gives both."""
+    out = staging / name
+    _copy(con, _define_checked(name, src), out)
+    if not any(out.glob("*/*.parquet")):  # no raw row with a timestamp
+        return {}
+    rows = "events" if name == "user_day" else "txns"
+    got = con.raw_sql(f"SELECT day, sum({rows}), sum(checksum) FROM read_parquet("
+                      f"'{_q(out)}/*/*.parquet', hive_partitioning = false) "
+                      "WHERE day IS NOT NULL GROUP BY day").fetchall()
+    return {_iso(d): [int(r), int(c)] for d, r, c in got}
+
+
+def _rewrite(con: Any, src: Mapping[str, ibis.Table], staging: Path, store: Path,
+             changed: list[str], removed: list[str], months: list[str],
              say: Callable[[str], None]) -> list[str]:
-    """Write the rollups of the ``changed`` days (``src``: the raw tables cut to them;
-    ``staged``: :func:`_stage` of those) into a staging folder partitioned by month, then
+    """Roll up the ``changed`` days (``src``: the raw tables cut to them) into the folder
+    ``staging`` partitioned by month (tables a first build staged already are kept), then
     rewrite each affected month file: its kept days plus the new ones."""
-    staging = store / f".staging-{uuid.uuid4().hex[:8]}"
     gone = set(changed) | set(removed)
-    try:
-        for name in ROLLUPS:
-            if not all(n in src for n in ROLLUPS[name]):
+    for name in ROLLUPS:
+        if not all(n in src for n in ROLLUPS[name]):
+            continue
+        say(f"rolling up {name}")
+        expr = _define_checked(name, src)
+        out = staging / name
+        if not out.is_dir():
+            _copy(con, expr, out)
+        folder = store / name
+        folder.mkdir(parents=True, exist_ok=True)
+        cols = ", ".join(f'"{c}"' for c in expr.columns)
+        _schema_file(expr, folder / "_schema.parquet")
+        for m in months:
+            parts = []
+            old = folder / f"{m}.parquet"
+            new = out / f"month={m}"
+            written = sorted(new.glob("*.parquet")) if new.is_dir() else []
+            if not old.is_file() and len(written) == 1:  # a new month: move it in place
+                os.replace(written[0], old)
                 continue
-            say(f"rolling up {name}")
-            expr = _staged(name, src, staged)
-            folder = store / name
-            folder.mkdir(parents=True, exist_ok=True)
-            cols = ", ".join(f'"{c}"' for c in expr.columns)
-            sql = con.compile(expr)
-            out = staging / name
-            staging.mkdir(parents=True, exist_ok=True)
-            con.raw_sql(f"COPY (SELECT *, strftime(day, '%Y-%m') AS month FROM ({sql})) "
-                        f"TO '{_q(out)}' (FORMAT parquet, PARTITION_BY (month))").fetchall()
-            _schema_file(expr, folder / "_schema.parquet")
-            for m in months:
-                parts = []
-                old = folder / f"{m}.parquet"
-                new = out / f"month={m}"
-                written = sorted(new.glob("*.parquet")) if new.is_dir() else []
-                if not old.is_file() and len(written) == 1:  # a new month: move it in place
-                    os.replace(written[0], old)
+            if old.is_file():
+                drop = ", ".join(f"DATE '{d}'" for d in sorted(gone) if d[:7] == m)
+                keep = f" WHERE day NOT IN ({drop})" if drop else ""
+                parts.append(f"SELECT {cols} FROM read_parquet('{_q(old)}'){keep}")
+            if written:
+                parts.append(f"SELECT {cols} FROM read_parquet('{_q(new)}/*.parquet')")
+            if parts:
+                q = " UNION ALL ".join(parts)
+                n = con.raw_sql(f"SELECT count(*) FROM ({q})").fetchone()[0]
+                if n:
+                    with atomic_path(old) as tmp:
+                        con.raw_sql(f"COPY ({q}) TO '{_q(tmp)}' (FORMAT parquet)"
+                                    ).fetchall()
                     continue
-                if old.is_file():
-                    drop = ", ".join(f"DATE '{d}'" for d in sorted(gone) if d[:7] == m)
-                    keep = f" WHERE day NOT IN ({drop})" if drop else ""
-                    parts.append(f"SELECT {cols} FROM read_parquet('{_q(old)}'){keep}")
-                if written:
-                    parts.append(f"SELECT {cols} FROM read_parquet('{_q(new)}/*.parquet')")
-                if parts:
-                    q = " UNION ALL ".join(parts)
-                    n = con.raw_sql(f"SELECT count(*) FROM ({q})").fetchone()[0]
-                    if n:
-                        with atomic_path(old) as tmp:
-                            con.raw_sql(f"COPY ({q}) TO '{_q(tmp)}' (FORMAT parquet)"
-                                        ).fetchall()
-                        continue
-                old.unlink(missing_ok=True)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+            old.unlink(missing_ok=True)
     return months
 
 
