@@ -216,7 +216,8 @@ def decide(params_file: Path, params: Params, inputs: Inputs, sections: Sequence
     reuse = tuple(s for s in sections if s not in to_run and built(s))
     report = tuple(s for s in sections if s in to_run or s in reuse)
     same_layout = [s.stem for s in report] == list(prev_sections)
-    if not to_run and complete and same_layout:
+    same_notes = (previous or {}).get("inputs", {}).get("commentary", "") == inputs.commentary
+    if not to_run and complete and same_layout and same_notes:
         return Plan(params_file, params, "skip", "unchanged", inputs, (), reuse, report)
     reason = "forced" if force else _why(inputs, previous, sections, complete, built)
     return Plan(params_file, params, "build", reason, inputs, to_run, reuse, report)
@@ -245,6 +246,8 @@ def _why(inputs: Inputs, previous: dict[str, Any] | None, sections: Sequence[Sec
     removed = sorted(set(old_nbs) - {s.stem for s in sections})
     if removed:
         reasons.append("notebook removed: " + ", ".join(removed))
+    if before.get("commentary", "") != inputs.commentary:
+        reasons.append("commentary changed")
     if not reasons and (not complete or not all(built(s) for s in sections)):
         reasons.append("previous output incomplete")
     return ", ".join(reasons) or "sections selected"
@@ -287,9 +290,12 @@ class Finalized:
     failure: str | None = None
 
 
-def inputs_for(params: Params, data_fp: str, ctx: Context) -> Inputs:
+def inputs_for(params: Params, data_fp: str, ctx: Context, params_file: Path) -> Inputs:
     """The :class:`Inputs` of a period once its data fingerprint is known."""
-    return Inputs(params_hash(params), data_fp, ctx.code, dict(ctx.notebooks))
+    from review.report.commentary import commentary_hash
+
+    return Inputs(params_hash(params), data_fp, ctx.code, dict(ctx.notebooks),
+                  commentary_hash(params_file, params.period, params.lang))
 
 
 def prepare_period(plan: Plan, ctx: Context) -> Prepared:
@@ -307,7 +313,8 @@ def prepare_period(plan: Plan, ctx: Context) -> Prepared:
             data_fp = fingerprint.source_fingerprint(
                 params.source, memo_dir=ctx.cache_dir / "fingerprints")
             folder = outputs.period_dir(ctx.out_dir, params.period)
-            plan = decide(plan.params_file, params, inputs_for(params, data_fp, ctx),
+            plan = decide(plan.params_file, params,
+                          inputs_for(params, data_fp, ctx, plan.params_file),
                           ctx.sections, ctx.selected, read_manifest(folder), folder,
                           force=ctx.force)
             if plan.decision == "skip":
@@ -342,12 +349,14 @@ def finalize_period(prepared: Prepared, results: dict[str, NotebookResult],
     try:
         import nbformat
 
-        from review.report import i18n, render
+        from review.report import commentary, i18n, render
 
         nbs = [(s.id, nbformat.read(build / f"{s.stem}.ipynb", as_version=4))
                for s in plan.report]
         title = f"{i18n.t('report.title', params.lang)} · {params.period}"
-        html = render.assemble_report(nbs, title=title, lang=params.lang)
+        notes = commentary.load(plan.params_file, params.period, params.lang)
+        html = render.assemble_report(nbs, title=title, lang=params.lang,
+                                      **({"commentary": notes} if notes else {}))
         (build / REPORT).write_text(html, encoding="utf-8")
         final = outputs.period_dir(ctx.out_dir, params.period)
         previous = {s["stem"]: s for s in (read_manifest(final) or {}).get("sections", [])}
@@ -477,7 +486,7 @@ def _plan(params_file: Path, params: Params, ctx: Context) -> Plan:
     except ReviewError as exc:
         return Plan(params_file, params, "fail", outputs.redact_text(str(exc), params.source))
     folder = outputs.period_dir(ctx.out_dir, params.period)
-    return decide(params_file, params, inputs_for(params, data_fp, ctx), ctx.sections,
+    return decide(params_file, params, inputs_for(params, data_fp, ctx, params_file), ctx.sections,
                   ctx.selected, read_manifest(folder), folder, force=ctx.force)
 
 
