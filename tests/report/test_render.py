@@ -18,7 +18,7 @@ from review.report.render import (
     notebook_to_html,
     prepare_notebook,
 )
-from review.report.tables import kpi_tiles
+from review.report.tables import kpi_table, kpi_tiles
 
 EXTERNAL = re.compile(r"""\b(?:src|href|srcset)\s*=\s*["']?\s*(?:https?:)?//""", re.IGNORECASE)
 
@@ -58,6 +58,7 @@ def section_notebook(lang, key="section.summary"):
             v4.new_output("stream", name="stderr", text="STDERR NOISE"),
             _html_out(show.heading_html("Tiles", lang, level=3)),
             _html_out(kpi_tiles([kpi], lang)),
+            _html_out(kpi_table([kpi], lang)),
             _png_out(),
         ]),
         v4.new_code_cell("show.chart(fig)", outputs=[_html_out(show.chart_html(chart))]),

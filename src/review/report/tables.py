@@ -111,20 +111,21 @@ def kpi_table(kpis: Sequence[KpiValue], lang: str, *, currency: str = "CNY") -> 
     """The KPIs as an HTML table, one row each, in the given order.
 
     Columns: KPI (its definition as ``title`` and in a "Definitions" list under the table),
-    value, target with direction, attainment (value ÷ target, inverted when lower is better),
-    status badge, comparison-period value and change (:func:`format_change`).
+    status badge, value, target with direction, attainment (value ÷ target, inverted when
+    lower is better), comparison-period value and change (:func:`format_change`).
     """
-    heads = ["kpi", "value", "target", "attainment", "status", "comparison", "change"]
+    # status next to the name: on a phone the columns right of it scroll, it stays in view
+    heads = ["kpi", "status", "value", "target", "attainment", "comparison", "change"]
     head = "".join(f'<th scope="col">{_e(t(f"col.{h}", lang))}</th>' for h in heads)
     rows, defs = [], []
     for k in kpis:
         label, definition = _label(k, lang), _definition(k, lang)
         cells = [
             f'<th scope="row" title="{_e(definition)}">{_e(label)}</th>',
+            f'<td class="status">{rag_badge(k.rag, lang, has_target=k.target is not None)}</td>',
             f'<td class="num">{_value_cell(k, lang, currency)}</td>',
             f'<td class="num">{_e(format_target(k.target, k.unit, k.direction, lang, currency=currency))}</td>',
             f'<td class="num">{_e(format_value(k.attainment, "ratio", lang))}</td>',
-            f"<td>{rag_badge(k.rag, lang, has_target=k.target is not None)}</td>",
             f'<td class="num">{_e(format_value(k.compare_value, k.unit, lang, currency=currency))}</td>',
             f'<td class="num">{_e(format_change(k.change_abs, k.change_rel, k.unit, lang, currency=currency))}</td>',
         ]

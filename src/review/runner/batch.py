@@ -13,8 +13,11 @@
    the cache (:func:`review.cache.period_metrics`), ``metrics.json`` written.
 4. **Notebooks** (in workers, all periods' notebooks in one pool): papermill in-process, then
    the HTML export of the section (:mod:`review.runner.execute`).
-5. **Finalize** (in a worker): ``report.html`` assembled from the sections (summary first),
-   ``manifest.json`` written, resolved secrets scrubbed, the build swapped in.
+5. **Finalize** (in a worker): ``report.html`` assembled from the sections (summary first)
+   with the analyst's commentary (:mod:`review.report.commentary`), ``tables.xlsx``
+   (:mod:`review.report.workbook`), ``report.pdf`` when a Chromium is present
+   (:mod:`review.runner.pdf`), ``manifest.json`` written, resolved secrets scrubbed, the
+   build swapped in. A changed commentary alone re-runs only this step.
 
 A failure anywhere fails only its period: the build goes to ``.failed/<period>/`` (with the
 executed notebook that shows the failing cell), the previous good output stays byte for byte,
@@ -358,6 +361,12 @@ def finalize_period(prepared: Prepared, results: dict[str, NotebookResult],
         html = render.assemble_report(nbs, title=title, lang=params.lang,
                                       **({"commentary": notes} if notes else {}))
         (build / REPORT).write_text(html, encoding="utf-8")
+        from review.report.workbook import TABLES_XLSX, write_workbook
+        from review.runner import pdf
+
+        write_workbook(html, build / TABLES_XLSX)
+        pdf_note = (pdf.write_pdf(build / REPORT, build / pdf.PDF) if pdf.enabled()
+                    else f"report.pdf not written: {pdf.PDF_ENV}=0")
         final = outputs.period_dir(ctx.out_dir, params.period)
         previous = {s["stem"]: s for s in (read_manifest(final) or {}).get("sections", [])}
         sections = []
@@ -373,6 +382,7 @@ def finalize_period(prepared: Prepared, results: dict[str, NotebookResult],
             params=params, params_file=plan.params_file, inputs=plan.inputs,
             tables=prepared.tables, sections=sections, environment=environment,
             started=prepared.started, finished=now(), duration_s=time.time() - prepared.t0)
+        manifest["pdf"] = pdf_note or pdf.PDF
         write_json(build / "manifest.json", manifest)
         outputs.scrub_folder(build, params.source)
         outputs.swap_in(build, final)
