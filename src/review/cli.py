@@ -16,6 +16,7 @@ any :class:`~review.errors.ReviewError` (printed as one message, without a trace
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -146,8 +147,6 @@ def demo_data(out: Path, users: int | None, months: int | None, seed: int | None
 @click.option("--source", help="Validate this data source (path or URL) instead.")
 def validate(params_files: tuple[Path, ...], source: str | None) -> int:
     """Check params files and their data against the contract (nothing runs)."""
-    from review.data.connect import connect, redact
-    from review.data.validate import validate as validate_source
     from review.runner.batch import load_params_files
 
     if source and params_files:
@@ -161,11 +160,44 @@ def validate(params_files: tuple[Path, ...], source: str | None) -> int:
         sources = list(dict.fromkeys(p.source for _, p in loaded))
     failed = False
     for src in sources:
-        con = connect(src)
-        report = validate_source(con)
-        click.echo(report.format(f"data source {redact(src)}"))
-        failed = failed or not report.ok
+        failed = not _validate_source(src) or failed
     return 1 if failed else 0
+
+
+def _redacted(text: str, source: str) -> str:
+    """``text`` through the one redactor: no resolved ``${SECRET}`` of ``source``, no password."""
+    from review.secrets import redact
+
+    return redact(text, source)
+
+
+def _validate_source(src: str) -> bool:
+    """Validate one source and print its report; every message is redacted. ``True``: no error.
+
+    An engine that fails mid-way (a truncated or corrupt DuckDB file) becomes a
+    :class:`~review.errors.DataSourceError` naming the source, not a traceback.
+    """
+    from review.data.connect import connect
+    from review.data.csvcheck import first_line
+    from review.data.validate import validate as validate_source
+    from review.errors import DataSourceError
+
+    try:
+        con = connect(src)
+        try:
+            report = validate_source(con)
+        finally:
+            with contextlib.suppress(Exception):
+                con.disconnect()
+    except ReviewError as exc:
+        raise type(exc)(_redacted(str(exc), src)) from None
+    except Exception as exc:  # the engine's own errors (duckdb.IOException, …)
+        raise DataSourceError(_redacted(
+            f"data source {src}: cannot be read ({type(exc).__name__}: {first_line(exc)}); "
+            "the file may be truncated or corrupt: restore it from a copy or rebuild it "
+            "(`review import`, `review demo-data`)", src)) from None
+    click.echo(_redacted(report.format(f"data source {src}"), src))
+    return report.ok
 
 
 # -- params ---------------------------------------------------------------------------------
@@ -215,6 +247,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                       standalone_mode=False)
     except ReviewError as exc:
         click.echo(f"error: {exc}", err=True)
+        return 2
+    except OSError as exc:  # a file system refusal not caught closer to it: a message, no trace
+        from review.runner.outputs import writable_error
+
+        click.echo(f"error: {writable_error(exc, Path('.'), 'read or write a file')}", err=True)
         return 2
     except click.ClickException as exc:
         exc.show()

@@ -41,6 +41,19 @@ from review.kpis import KPI_CATALOG
 Direction = Literal["higher", "lower"]
 
 
+#: ``currency``: an ISO 4217-like code (``CNY``) or a short symbol (``¥``, ``US$``); it is
+#: printed next to every amount, so no markup, spaces or long text.
+CURRENCY_PATTERN = r"^(?:[A-Z]{3}|[A-Z]{0,2}[^\sA-Za-z0-9<>&\"'`=\\/\x00-\x1f\x7f]{1,2})$"
+
+
+#: Names the outputs folder uses for itself (compared case-insensitively): a period id must not
+#: be one of them, or its build would replace the index or the runner's own files. Ids
+#: starting with "." are refused by the pattern of ``period``.
+RESERVED_PERIOD_IDS = frozenset({
+    "index.html", "index.htm", "report.html", "manifest.json", "metrics.json",
+})
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -139,6 +152,22 @@ class Params(_Strict):
     milestones: tuple[Milestone, ...] = ()
     thresholds: Thresholds = Field(default_factory=Thresholds)
     revenue: Revenue = Field(default_factory=Revenue)
+
+    @field_validator("period")
+    @classmethod
+    def _not_reserved(cls, v: str) -> str:
+        if v.lower() in RESERVED_PERIOD_IDS:
+            raise ValueError(f"{v!r} is a name the outputs folder uses for itself; choose a "
+                             "period id like 2026-09 or 2026-Q3")
+        return v
+
+    @field_validator("currency")
+    @classmethod
+    def _currency_code(cls, v: str) -> str:
+        if not re.fullmatch(CURRENCY_PATTERN, v):
+            raise ValueError(f"{v!r} is not a currency: give an ISO 4217 code (CNY, USD) or "
+                             "a short symbol (¥, US$)")
+        return v
 
     @field_validator("targets")
     @classmethod

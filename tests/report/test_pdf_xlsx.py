@@ -115,3 +115,12 @@ def test_workbook_known_answer():
     assert [list(r) for r in wb.worksheets[1].iter_rows(values_only=True)] == [
         ["Second"], ["a"], [2.5]]
     assert workbook.write_workbook("<main><p>no table</p></main>", "unused.xlsx") == 0
+
+
+def test_workbook_text_is_never_a_formula():
+    html = ('<main><table><caption>=1+1</caption><thead><tr><th>=A1</th></tr></thead>'
+            '<tbody><tr><td>=HYPERLINK("http://x","y")</td></tr><tr><td>-3</td></tr>'
+            '</tbody></table></main>')
+    ws = load_workbook(io.BytesIO(workbook.workbook_bytes(workbook.report_tables(html)))).active
+    assert [c.data_type for c in ws["A"]] == ["s", "s", "s", "n"]
+    assert ws["A3"].value == '=HYPERLINK("http://x","y")' and ws["A4"].value == -3

@@ -104,13 +104,31 @@ def _connect_folder(folder: Path) -> BaseBackend:
                 target = str(entry / "*.parquet") if entry.is_dir() else str(entry)
                 con.read_parquet(target, table_name=name)
             else:
-                con.read_csv(str(entry), table_name=name)
+                _read_csv(con, entry, name)
+        except DataSourceError:
+            raise
         except Exception as exc:
             raise DataSourceError(f"{entry}: cannot read table {name!r} ({exc})") from None
         found += 1
     if not found:
         raise DataSourceError(f"{folder}: no Parquet or CSV table files found")
     return con
+
+
+def _read_csv(con: BaseBackend, entry: Path, name: str) -> None:
+    """Register CSV ``entry`` as table ``name``; an unreadable file is named with its problem."""
+    from review.data import csvcheck
+
+    if entry.stat().st_size == 0:
+        raise DataSourceError(f"{entry}: table {name!r}: {csvcheck.diagnose(entry)}")
+    try:
+        columns = con.read_csv(str(entry), table_name=name).columns
+    except Exception as exc:
+        why = csvcheck.diagnose(entry) or f"not readable as CSV: {csvcheck.first_line(exc)}"
+        raise DataSourceError(f"{entry}: table {name!r}: {why}") from None
+    if csvcheck.single_column_fallback(list(columns)):
+        why = csvcheck.diagnose(entry) or "the columns could not be told apart (no delimiter)"
+        raise DataSourceError(f"{entry}: table {name!r}: {why}")
 
 
 def _table_file(entry: Path) -> tuple[str | None, str]:

@@ -274,9 +274,7 @@ def _check_table(con: BaseBackend, spec: TableSpec, present: set[str], lo: datet
         found = schema[col.name]
         why = _type_problem(col.dtype, found)
         if why:
-            problems.append(Problem(name, col.name, "type", "error", 0,
-                                    f"{name}.{col.name} is {found}, the contract needs "
-                                    f"{col.dtype}: {why}"))
+            problems.append(_type_error(t, spec, col, found, why, max_examples))
         elif not found.is_null():
             usable[col.name] = col
 
@@ -361,12 +359,55 @@ def _row_checks(t: ibis.Table, spec: TableSpec, usable: dict[str, Column], lo: d
             else:
                 lo_v, hi_v = ibis.literal(lo), ibis.literal(hi)
             cond = (col < lo_v) | (col > hi_v)
-            span = f"{lo:%Y-%m-%d} .. {hi:%Y-%m-%d %H:%M}"
             checks.append(_Check(c.name, "time_window", "warning", cond,
-                                 lambda k, s, w=where, sp=span: (
-                f"{k} row(s) of {w} lie outside the sane window {sp} (earliest "
-                f"{_show(s['min'])}, latest {_show(s['max'])}); check the date parsing")))
+                                 lambda k, s, w=where, lo_=lo_v, hi_=hi_v: _time_window_text(
+                                     k, s, w, lo_, hi_)))
     return checks
+
+
+def _time_window_text(k: int, s: dict[str, Any], where: str, lo: Any, hi: Any) -> str:
+    """A ``time_window`` warning that says what the dates are: in the future, or too old."""
+    lo, hi = lo.op().value, hi.op().value
+    earliest, latest = s["min"], s["max"]
+    what = []
+    if latest is not None and not pd.isna(latest) and pd.Timestamp(latest) > pd.Timestamp(hi):
+        what.append(f"dated in the future (after {pd.Timestamp(hi):%Y-%m-%d %H:%M}, latest "
+                    f"{_show(latest)})")
+    if earliest is not None and not pd.isna(earliest) \
+            and pd.Timestamp(earliest) < pd.Timestamp(lo):
+        what.append(f"dated before {pd.Timestamp(lo):%Y-%m-%d} (earliest {_show(earliest)})")
+    told = " or ".join(what) or "outside the sane window"
+    return (f"{k} row(s) of {where} are {told}; a clock or date-parsing problem (e.g. day and "
+            "month swapped, a 2-digit year): check the export and the import mapping's format")
+
+
+def _type_error(t: ibis.Table, spec: TableSpec, col: Column, found: dt.DataType, why: str,
+                max_examples: int) -> Problem:
+    """A ``type`` error; for text where numbers or dates are needed, the first value that does
+    not read as one, and the rows holding such values (with their key) as examples."""
+    where = f"{spec.name}.{col.name}"
+    message = f"{where} is {found}, the contract needs {col.dtype}: {why}"
+    examples: tuple[dict[str, Any], ...] = ()
+    count = 0
+    if found.is_string() and col.dtype in ("int64", "float64", "date", "timestamp", "boolean"):
+        try:
+            value = t[col.name]
+            bad = t.filter(value.notnull() & value.strip().try_cast(col.dtype).isnull())
+            keys = [k for k in spec.primary_key if k in t.columns] or [col.name]
+            shown = bad.select(*dict.fromkeys([*keys, col.name])).order_by(keys).limit(
+                max(1, max_examples)).to_pandas()
+            count = _int(bad.count().execute())
+        except Exception:  # the engine cannot try the cast: the plain message says enough
+            shown = None
+        if shown is not None and not shown.empty:
+            # the value, not the row's key, in the message: keys may identify a person and
+            # messages reach the report; the examples (filtered there) name the rows
+            message += (f"; {count} row(s) do not read as {col.dtype}, e.g. "
+                        f"{_plain(shown.iloc[0][col.name])!r} (rows listed below)")
+            if max_examples > 0:
+                examples = tuple({str(k): _plain(v) for k, v in r.items()}
+                                 for r in shown.to_dict("records"))
+    return Problem(spec.name, col.name, "type", "error", 0, message, examples)  # column-level
 
 
 def _code_problem(t: ibis.Table, table: str, c: Column, order: list[str], max_examples: int

@@ -24,6 +24,7 @@ from review.data.connect import available_tables
 from review.data.contract import TABLES
 from review.kpis import KPI_CATALOG
 from review.metrics.common import Measure, Window
+from review.metrics.disclosure import protect_kpis, protect_tables
 from review.metrics.result import KpiValue, PeriodMetrics
 from review.stats import change, rag_status
 
@@ -88,6 +89,9 @@ def compute_period(con: BaseBackend, params: Params, *,
                     tables[f"{fam}.{name}@compare"] = df
     kpis = {key: _kpi_value(key, current[key], previous.get(key), params)
             for key in KPI_CATALOG if key in current}
+    # small cells masked once, here, for everything downstream (report, charts, findings)
+    tables = protect_tables(tables, params.thresholds.min_cell_users)
+    kpis = protect_kpis(kpis, previous, params.thresholds.min_cell_users)
     return PeriodMetrics(
         period=params.period, start=params.start.isoformat(), end=params.end.isoformat(),
         compare_start=cw.start.isoformat(), compare_end=cw.end.isoformat(),

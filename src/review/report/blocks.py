@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from datetime import date
 
 import pandas as pd
+from markupsafe import escape
 
 from review.config import Params
 from review.data.contract import SEGMENTS
@@ -81,7 +82,8 @@ def _available(pm: PeriodMetrics, cfg: Params, keys: Sequence[str],
 
 
 def _narrate(template: str, cfg: Params, **fmt: object) -> None:
-    show.html(f'<p class="narrative">{t(template, cfg.lang, **fmt)}</p>')
+    # the values may come from the data (campaign names, regions…): shown as text, never markup
+    show.html(f'<p class="narrative">{escape(t(template, cfg.lang, **fmt))}</p>')
 
 
 def _suppression_note(df: pd.DataFrame, cfg: Params) -> None:
@@ -105,8 +107,9 @@ def report_header(pm: PeriodMetrics, cfg: Params) -> None:
     """
     lang = _lang(cfg)
     show.heading("section.summary", lang, level=2)
-    show.html(f'<p class="period">{t("report.period", lang, start=pm.start, end=pm.end)}<br>'
-              f'{t("report.comparison", lang, start=pm.compare_start, end=pm.compare_end)}</p>')
+    period = t("report.period", lang, start=pm.start, end=pm.end)
+    comparison = t("report.comparison", lang, start=pm.compare_start, end=pm.compare_end)
+    show.html(f'<p class="period">{escape(period)}<br>{escape(comparison)}</p>')
 
 
 def overview(pm: PeriodMetrics, cfg: Params) -> None:
@@ -140,12 +143,13 @@ def _findings_list(items: Sequence, cfg: Params, *, details: bool) -> None:
         show.note("narr.no_findings", lang)
         return
     rows = []
-    for f in items:
-        sev = t(f"severity.{f.severity}", lang)
-        body = f"<strong>{f.title}</strong> — {f.evidence}"
+    for f in items:  # titles and evidence quote the data (campaign names…): escaped
+        sev = escape(t(f"severity.{f.severity}", lang))
+        body = f"<strong>{escape(f.title)}</strong> — {escape(f.evidence)}"
         if details:
-            body += f'<br><span class="action">{t("finding.suggestion", lang)}: {f.action}</span>'
-        rows.append(f'<li class="finding sev-{f.severity}"><span class="sev">{sev}</span> '
+            body += (f'<br><span class="action">{escape(t("finding.suggestion", lang))}: '
+                     f'{escape(f.action)}</span>')
+        rows.append(f'<li class="finding sev-{escape(f.severity)}"><span class="sev">{sev}</span> '
                     f'{body}</li>')
     show.html(f'<ol class="findings">{"".join(rows)}</ol>')
 

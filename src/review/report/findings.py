@@ -126,8 +126,8 @@ def cac_outlier(pm: PeriodMetrics, lang: str) -> Iterator[Finding]:
         yield _make("cac_outlier", 2, str(row.channel), lang, magnitude=float(row.vs_median),
                     channel=code_label("spend_channel", row.channel, lang),
                     cac=_fmt(row.cac, "currency", pm, lang),
-                    multiple=f"{row.vs_median:.1f}", new_users=_fmt(row.new_users, "count",
-                                                                     pm, lang),
+                    multiple="—" if pd.isna(row.vs_median) else f"{row.vs_median:.1f}",
+                    new_users=_fmt(row.new_users, "count", pm, lang),
                     spend=_fmt(row.spend, "currency", pm, lang))
 
 

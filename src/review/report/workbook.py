@@ -5,7 +5,8 @@ that table shows: its headers in the report's language, the same small cells sup
 the same rounding. Row 1 is the table's title (its caption, else the nearest heading above
 it), then the header row(s) in bold, then the body; panes are frozen under the header. Cells
 that read as plain numbers (``1,234``, ``-5.2``) or percentages (``12.5%``) are stored as
-numbers (a percentage as a fraction with a percent format); everything else stays text.
+numbers (a percentage as a fraction with a percent format); everything else stays text, and
+text is never a formula (a region called ``=HYPERLINK(…)`` is shown as written).
 Sheet names are the titles cut to Excel's 31 characters and made unique. Same page, same
 bytes (no timestamps in the file). A page without tables gives no workbook.
 """
@@ -104,16 +105,20 @@ def workbook_bytes(tables: list[ReportTable]) -> bytes:
         ws = wb.create_sheet(_sheet_name(t.title, used))
         ws.append([t.title])
         ws.cell(row=1, column=1).font = Font(bold=True, size=12)
+        ws.cell(row=1, column=1).data_type = "s"
         for row in t.header:
             ws.append(row)
             for c in ws[ws.max_row]:
                 c.font = bold
+                c.data_type = "s"
         for row in t.body:
             values = [cell_value(x) for x in row]
             ws.append([v for v, _ in values])
-            for c, (_, fmt) in zip(ws[ws.max_row], values, strict=False):
+            for c, (value, fmt) in zip(ws[ws.max_row], values, strict=False):
                 if fmt:
                     c.number_format = fmt
+                if isinstance(value, str):
+                    c.data_type = "s"  # text, never a formula ("=HYPERLINK(…)" in a name)
         ws.freeze_panes = ws.cell(row=2 + len(t.header), column=2)
         widths: dict[int, int] = {}
         for row in [*t.header, *t.body]:

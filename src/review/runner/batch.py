@@ -17,7 +17,12 @@
    with the analyst's commentary (:mod:`review.report.commentary`), ``tables.xlsx``
    (:mod:`review.report.workbook`), ``report.pdf`` when a Chromium is present
    (:mod:`review.runner.pdf`), ``manifest.json`` written, resolved secrets scrubbed, the
-   build swapped in. A changed commentary alone re-runs only this step.
+   build swapped in, and ``.state/<period>.json`` recorded at once. A changed commentary
+   alone re-runs only this step.
+
+Scheduling: tasks wait in a priority queue (earlier period first; within a period finalize,
+then notebooks, then prepare) and at most ``jobs`` are in the pool, so each period is final as
+soon as its own notebooks are done: a batch killed half-way keeps every finished period.
 
 A failure anywhere fails only its period: the build goes to ``.failed/<period>/`` (with the
 executed notebook that shows the failing cell), the previous good output stays byte for byte,
@@ -28,11 +33,15 @@ Parallelism: a process pool of ``jobs`` workers (default: the number of cores). 
 workers are *forked* after the parent has imported papermill, nbconvert and the report code,
 so no worker pays those imports again; the parent never opens a data engine before forking
 (engine-URL sources are fingerprinted in the workers). ``jobs=1`` runs everything in this
-process, in order.
+process, in order. Workers die with the batch and close their copy of the lock
+(:func:`worker_init`), so a killed run never leaves ``outputs/.lock`` held.
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
+import heapq
 import multiprocessing
 import os
 import shutil
@@ -118,6 +127,7 @@ class BatchResult:
     periods: list[PeriodResult]
     index: Path | None
     duration_s: float
+    notes: list[str] = field(default_factory=list)  # problems outside any period (the index)
 
     @property
     def ok(self) -> bool:
@@ -132,7 +142,7 @@ class BatchResult:
                          _show_path(p.output) if p.output else "—"))
         widths = [max(len(r[i]) for r in rows) for i in range(3)]
         lines = ["  ".join(r[i].ljust(widths[i]) for i in range(3)) + "  " + r[3] for r in rows]
-        failures = [f for p in self.periods for f in p.failures]
+        failures = [f for p in self.periods for f in p.failures] + self.notes
         if failures:
             lines += ["", "failures:"] + [f"  {f}" for f in failures]
         n_failed = sum(p.status == "failed" for p in self.periods)
@@ -395,6 +405,10 @@ def _explain(exc: BaseException, source: str, build: Path | None) -> str:
     """A failure in plain words; unexpected errors also leave a traceback in the build."""
     if isinstance(exc, ReviewError):
         return outputs.redact_text(str(exc), source)
+    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EROFS,
+                                                  errno.EACCES, errno.EPERM):
+        return outputs.redact_text(str(outputs.writable_error(
+            exc, build or Path("."), "write the build")), source)
     if build is not None and build.is_dir():
         (build / "error.txt").write_text(
             outputs.redact_text(traceback.format_exc(), source), encoding="utf-8")
@@ -429,14 +443,59 @@ def _warm_imports() -> None:
             continue
 
 
-def make_executor(jobs: int) -> Any:
-    """:class:`InlineExecutor` for one job, else a process pool (forked workers on POSIX)."""
+#: ``prctl`` option: the signal the kernel sends this process when its parent dies (Linux).
+PR_SET_PDEATHSIG = 1
+
+
+def worker_init(parent_pid: int, lock_fd: int | None = None) -> None:
+    """Run in every pool worker at its start: die with the batch, never hold its lock.
+
+    A worker must not outlive the batch that forked it (``kill -9`` of the runner would
+    leave it running, writing into the outputs folder). On Linux the kernel kills it when
+    its parent dies (``prctl(PR_SET_PDEATHSIG, SIGKILL)``); elsewhere a daemon thread checks
+    every second that the parent is still there. The worker also closes its inherited copy
+    of the lock file, so that the lock is released as soon as the batch itself is gone.
+    """
+    import signal
+
+    if lock_fd is not None:
+        with contextlib.suppress(OSError):
+            os.close(lock_fd)
+    armed = False
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            libc = ctypes.CDLL(None, use_errno=True)
+            armed = libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) == 0
+        except (OSError, AttributeError):
+            armed = False
+    if os.getppid() != parent_pid:  # the parent died before the signal was armed
+        os._exit(1)
+    if not armed:
+        import threading
+
+        def watch() -> None:
+            while os.getppid() == parent_pid:
+                time.sleep(1.0)
+            os._exit(1)
+
+        threading.Thread(target=watch, name="review-parent-watch", daemon=True).start()
+
+
+def make_executor(jobs: int, lock_fd: int | None = None) -> Any:
+    """:class:`InlineExecutor` for one job, else a process pool (forked workers on POSIX).
+
+    Pool workers run :func:`worker_init` (they die with this process and do not hold the
+    outputs lock ``lock_fd``).
+    """
     if jobs <= 1:
         return InlineExecutor()
     _warm_imports()
     methods = multiprocessing.get_all_start_methods()
     context = multiprocessing.get_context("fork" if "fork" in methods else None)
-    return ProcessPoolExecutor(max_workers=jobs, mp_context=context)
+    return ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=worker_init,
+                               initargs=(os.getpid(), lock_fd))
 
 
 # -- the batch ------------------------------------------------------------------------------
@@ -469,21 +528,28 @@ def run_batch(params_files: Sequence[Path], options: RunOptions | None = None) -
     sections = discover_sections(options.notebooks_dir)
     selected = select_sections(sections, options.only)
     out = Path(options.out_dir)
-    with outputs.locked(out):
-        outputs.recover(out)
+    with outputs.locked(out) as lock_fd:
+        try:
+            outputs.recover(out)
+        except OSError as exc:
+            raise outputs.writable_error(exc, out, "clean up the outputs folder") from None
         ctx = Context(out_dir=out, cache_dir=options.cache, notebooks_dir=options.notebooks_dir,
                       code=fingerprint.code_hash(),
                       notebooks={s.stem: fingerprint.notebook_hash(s.path) for s in sections},
                       sections=sections, selected=selected, force=options.force,
                       cell_timeout=options.cell_timeout)
         plans = [_plan(f, p, ctx) for f, p in loaded]
-        results = _Runner(plans, ctx, options).run()
-        for r in results:
-            _record(out, r)
+        results = _Runner(plans, ctx, options, lock_fd).run()  # records each period at once
         from review.runner.index import build_index
 
-        index = build_index(out, lang=options.index_lang)
-    return BatchResult(results, index, time.perf_counter() - t0)
+        notes: list[str] = []
+        try:
+            index = build_index(out, lang=options.index_lang)
+        except OSError as exc:
+            index = None
+            notes.append(str(outputs.writable_error(exc, out / "index.html",
+                                                    "write the index page")))
+    return BatchResult(results, index, time.perf_counter() - t0, notes)
 
 
 def _plan(params_file: Path, params: Params, ctx: Context) -> Plan:
@@ -496,32 +562,64 @@ def _plan(params_file: Path, params: Params, ctx: Context) -> Plan:
     except ReviewError as exc:
         return Plan(params_file, params, "fail", outputs.redact_text(str(exc), params.source))
     folder = outputs.period_dir(ctx.out_dir, params.period)
-    return decide(params_file, params, inputs_for(params, data_fp, ctx, params_file), ctx.sections,
+    return decide(params_file, params, inputs_for(params, data_fp, ctx, params_file),
+                  ctx.sections,
                   ctx.selected, read_manifest(folder), folder, force=ctx.force)
 
 
 def _record(out: Path, r: PeriodResult) -> None:
-    if r.status != "failed":
-        outputs.clear_failed(out, r.period)
-    outputs.write_state(out, r.period, {
-        "period": r.period, "status": r.status, "reason": r.reason, "finished": now(),
-        "duration_s": round(r.duration_s, 3),
-        "message": "; ".join(r.failures) or None,
-        "output": relative_to_project(r.output) if r.output else None,
-        "executed": r.executed,
-    })
+    """Write ``.state/<period>.json`` as soon as the period is done (a later crash keeps it).
+
+    A write that fails (disk full, read-only) is added to the period's failures: the closing
+    table is still printed.
+    """
+    try:
+        if r.status != "failed":
+            outputs.clear_failed(out, r.period)
+        outputs.write_state(out, r.period, {
+            "period": r.period, "status": r.status, "reason": r.reason, "finished": now(),
+            "duration_s": round(r.duration_s, 3),
+            "message": "; ".join(r.failures) or None,
+            "output": relative_to_project(r.output) if r.output else None,
+            "executed": r.executed,
+        })
+    except OSError as exc:
+        r.failures.append(f"{r.period}: " + str(outputs.writable_error(
+            exc, Path(out) / outputs.STATE_DIR, "record the run's state")))
+
+
+def _disk_full(lines: Sequence[str]) -> bool:
+    """Whether a failure's text says the disk (or the quota) is full."""
+    marks = ("No space left on device", "Disk quota exceeded", f"[Errno {errno.ENOSPC}]",
+             f"[Errno {errno.EDQUOT}]", "the disk is full")
+    return any(m in line for line in lines for m in marks)
+
+
+#: Scheduling rank of a task kind within a period: finishing work first.
+_RANK = {"finalize": 0, "notebook": 1, "prepare": 2}
 
 
 class _Runner:
-    """Schedules prepare → notebooks → finalize of every period on one executor."""
+    """Schedules prepare → notebooks → finalize of every period on one executor.
 
-    def __init__(self, plans: list[Plan], ctx: Context, options: RunOptions):
-        self.plans, self.ctx, self.options = plans, ctx, options
+    Tasks wait in a priority queue and at most ``jobs`` are in the pool at a time, so a
+    ready task of an earlier period (in the order given) always runs before any task of a
+    later one, and a period's finalisation before anything else of it: each period is
+    swapped in (and its state recorded) as soon as its own notebooks are done, not when the
+    whole batch is.
+    """
+
+    def __init__(self, plans: list[Plan], ctx: Context, options: RunOptions,
+                 lock_fd: int | None = None):
+        self.plans, self.ctx, self.options, self.lock_fd = plans, ctx, options, lock_fd
         self.results: dict[str, PeriodResult] = {}
         self.started: dict[str, float] = {}
         self.prepared: dict[str, Prepared] = {}
         self.done: dict[str, dict[str, NotebookResult]] = {}
         self.pending: dict[Future, tuple[str, str]] = {}
+        self.queue: list[tuple[int, int, int, str, str, Callable, tuple]] = []
+        self.order = {p.period: i for i, p in enumerate(plans)}
+        self.capacity, self.seq = 1, 0
         self.environment: dict[str, Any] | None = None
         self.bar: Any = None
         self.deferred = {p.period: p.decision == "defer" for p in plans}
@@ -538,16 +636,19 @@ class _Runner:
             tasks = sum(len(p.to_run) for p in work) + sum(p.decision == "defer" for p in work)
             jobs = max(1, min(self.options.jobs or os.cpu_count() or 1, tasks))
             self._open_bar(sum(len(p.to_run) for p in work))
-            executor = make_executor(jobs)
+            executor = make_executor(jobs, self.lock_fd)
+            self.capacity = jobs
             try:
                 for p in work:
                     self.started[p.period] = time.perf_counter()
                     self._submit(executor, "prepare", p.period, prepare_period, p, self.ctx)
+                self._pump(executor)
                 while self.pending:
                     finished, _ = wait(list(self.pending), return_when=FIRST_COMPLETED)
                     for fut in finished:
                         kind, name = self.pending.pop(fut)
                         self._handle(executor, kind, name, fut)
+                    self._pump(executor)
             finally:
                 executor.shutdown(wait=True, cancel_futures=True)
                 if self.bar is not None:
@@ -557,7 +658,23 @@ class _Runner:
 
     # -- plumbing ---------------------------------------------------------------------------
     def _submit(self, executor: Any, kind: str, name: str, fn: Callable, *args: Any) -> None:
-        self.pending[executor.submit(fn, *args)] = (kind, name)
+        """Queue a task; :meth:`_pump` hands it to the executor when a worker is free."""
+        period = name.split("/", 1)[0]
+        self.seq += 1  # ties: first queued, first run (and functions are never compared)
+        heapq.heappush(self.queue, (self.order.get(period, len(self.order)), _RANK[kind],
+                                    self.seq, kind, name, fn, args))
+
+    def _pump(self, executor: Any) -> None:
+        """Start queued tasks, most urgent first, while fewer than ``jobs`` are running."""
+        while self.queue and len(self.pending) < self.capacity:
+            *_, kind, name, fn, args = heapq.heappop(self.queue)
+            try:
+                self.pending[executor.submit(fn, *args)] = (kind, name)
+            except Exception as exc:  # a broken pool (a worker was killed): fail the period
+                period = name.split("/", 1)[0]
+                if period not in self.results:
+                    self._fail(period, [f"{period}: worker process failed "
+                                        f"({type(exc).__name__}: {exc})"])
 
     def _open_bar(self, total: int) -> None:
         if not self.options.progress:
@@ -653,9 +770,17 @@ class _Runner:
         prep = self.prepared.get(period)
         shown: Path | None = None
         if prep is not None and prep.build_dir is not None and prep.build_dir.is_dir():
-            outputs.scrub_folder(prep.build_dir, prep.plan.params.source)
-            kept = outputs.keep_failed(prep.build_dir, self.ctx.out_dir, period)
-            shown = kept / notebook if notebook and (kept / notebook).is_file() else kept
+            build = prep.build_dir
+            if _disk_full(lines):  # keep only what shows the error, free the rest
+                _prune_build(build, notebook)
+            try:
+                outputs.scrub_folder(build, prep.plan.params.source)
+                kept = outputs.keep_failed(build, self.ctx.out_dir, period)
+                shown = kept / notebook if notebook and (kept / notebook).is_file() else kept
+            except OSError as exc:  # nothing half-kept (it might hold an unscrubbed secret)
+                shutil.rmtree(build, ignore_errors=True)
+                lines = [*lines, f"{period}: " + str(outputs.writable_error(
+                    exc, outputs.failed_dir(self.ctx.out_dir, period), "keep the failed build"))]
         final = outputs.period_dir(self.ctx.out_dir, period) / REPORT
         if final.is_file():
             lines = [*lines, f"{period}: previous report kept: {_show_path(final)}"]
@@ -668,6 +793,23 @@ class _Runner:
                 executed: list[str] | None = None) -> None:
         if output is None and status != "failed":
             output = outputs.period_dir(self.ctx.out_dir, period) / REPORT
-        self.results[period] = PeriodResult(period, status, reason, duration, output,
-                                            failures or [], executed or [])
+        result = PeriodResult(period, status, reason, duration, output, failures or [],
+                              executed or [])
+        _record(self.ctx.out_dir, result)
+        self.results[period] = result
+
+
+def _prune_build(build: Path, notebook: str | None) -> None:
+    """Delete everything in a failed build but the notebook that shows the error (with its
+    kernel log) and ``error.txt``: after a disk-full failure, ``.failed/`` stays small."""
+    keep = {"error.txt"}
+    if notebook:
+        keep |= {notebook, f"{Path(notebook).stem}.stderr.txt"}
+    for entry in build.iterdir():
+        if entry.name in keep:
+            continue
+        if entry.is_dir():
+            shutil.rmtree(entry, ignore_errors=True)
+        else:
+            entry.unlink(missing_ok=True)
 

@@ -12,7 +12,7 @@
     ├── .failed/<period>/            the last failed build: executed notebooks showing the error
     ├── .state/<period>.json         the last attempt: built / skipped / failed, when, why
     ├── .cache/                      metrics cache and fingerprint memos (review.cache)
-    └── .lock                        held by the running batch
+    └── .lock                        held by the running batch (its pid inside)
 
 A period is built in ``.tmp-…`` and swapped in with two renames (final → ``.old-…``,
 ``.tmp-…`` → final) and the backup is deleted; :func:`recover` puts a backup back if a run was
@@ -23,11 +23,13 @@ folder is left untouched, byte for byte.
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import shutil
+import sys
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -107,26 +109,94 @@ def recover(out: Path) -> None:
                 entry.rename(final)
 
 
-@contextlib.contextmanager
-def locked(out: Path) -> Iterator[None]:
-    """Hold ``out/.lock`` so that two batches never write the same outputs folder."""
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+def writable_error(exc: OSError, path: Path, doing: str) -> RunError:
+    """A :class:`RunError` for a failed write: the path, the cause and what to do."""
+    what = {
+        errno.EROFS: "the file system is read-only; use --out to write somewhere else",
+        errno.ENOSPC: "the disk is full; free some space (e.g. delete old outputs/.failed "
+                      "and outputs/.cache) and run again",
+        errno.EDQUOT: "the disk quota is exhausted; free some space and run again",
+        errno.EACCES: "permission denied; fix the folder's permissions or use --out",
+        errno.EPERM: "permission denied; fix the folder's permissions or use --out",
+    }.get(exc.errno or 0, "check the folder and run again")
+    where = exc.filename or path
+    return RunError(f"{where}: cannot {doing} ({exc.strerror or exc}): {what}")
+
+
+def _pid_alive(pid: int) -> bool:
     try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, another user's
+        return True
+    return True
+
+
+def _holder(lock: Path) -> int | None:
+    """The pid recorded in the lock file by the batch that took it (``None``: unknown)."""
+    try:
+        text = lock.read_text(encoding="utf-8").strip()
+    except OSError:
+        return None
+    return int(text) if text.isdigit() else None
+
+
+@contextlib.contextmanager
+def locked(out: Path, *, say: Callable[[str], None] | None = None) -> Iterator[int | None]:
+    """Hold ``out/.lock`` so that two batches never write the same outputs folder.
+
+    Yields the lock file's descriptor (``None`` where there is no ``flock``): forked workers
+    must close it (:func:`review.runner.batch.worker_init`) so that only the batch itself
+    holds the lock. The lock file records the holder's pid; a lock whose holder is gone
+    (a killed run whose orphaned children still hold the old file) is taken over, with a
+    message through ``say`` (default: standard error).
+    """
+    out = Path(out)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
         import fcntl
     except ImportError:  # not POSIX: no lock
-        yield
+        yield None
         return
-    with (out / LOCK_FILE).open("a+") as fh:
+    except OSError as exc:
+        raise writable_error(exc, out, "create the outputs folder") from None
+    lock = out / LOCK_FILE
+    for attempt in (1, 2):
+        try:
+            fh = lock.open("a+")
+        except OSError as exc:
+            raise writable_error(exc, lock, "create the lock file") from None
         try:
             fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            break
         except OSError:
-            raise RunError(f"{out}: another `review run` is writing this outputs folder; "
+            fh.close()
+            pid = _holder(lock)
+            if attempt == 1 and pid is not None and pid != os.getpid() and not _pid_alive(pid):
+                (say or _stderr)(f"{lock}: the run that held it (pid {pid}) is gone; "
+                                 "taking the lock over")
+                lock.unlink(missing_ok=True)  # its orphans keep the old file; a new one
+                continue
+            held = f" (pid {pid})" if pid else ""
+            raise RunError(f"{out}: another `review run`{held} is writing this outputs folder; "
                            "wait for it to finish or use --out to write elsewhere") from None
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
+    try:
+        fh.seek(0)
+        fh.truncate()
+        fh.write(f"{os.getpid()}\n")
+        fh.flush()
+        yield fh.fileno()
+    finally:
+        with contextlib.suppress(OSError):
+            fh.seek(0)
+            fh.truncate()
+        fcntl.flock(fh, fcntl.LOCK_UN)
+        fh.close()
+
+
+def _stderr(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
 
 
 # -- state of the last attempt per period -----------------------------------------------------
