@@ -321,3 +321,14 @@ def test_without_a_cjk_font_the_theme_falls_back_quietly(monkeypatch, caplog):
     finally:
         monkeypatch.undo()
         theme.apply_theme()
+
+
+def test_a_long_category_name_is_wrapped_and_cut_not_squeezing_the_plot():
+    long = "Referral wave two · " * 6  # 120 characters
+    df = pd.DataFrame({"channel": [long, "网点"], "users": [10.0, 20.0]})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # "constrained_layout not applied …" would raise
+        fig = _build("bars", df, lang="en")
+    first = fig.axes[0].get_yticklabels()[0].get_text()
+    assert first.count("\n") == 1 and first.endswith("…") and len(first) < 50
+    assert fig.axes[0].get_yticklabels()[1].get_text() == "网点"

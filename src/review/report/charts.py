@@ -177,6 +177,22 @@ def _wrap(text: str, width: int) -> list[str]:
     return lines
 
 
+#: Display width (CJK characters count as two) of a category label on a side axis, per line.
+_TICK_WIDTH = 22
+
+
+def _ticks(labels: Sequence[object]) -> list[str]:
+    """Category labels for a side axis: wrapped to two lines, then cut with "…", so that a
+    long name never squeezes the plot (the full names are in the report's tables)."""
+    out = []
+    for label in labels:
+        lines = _wrap(_text(label), _TICK_WIDTH)
+        if len(lines) > 2:
+            lines = [lines[0], lines[1][: max(1, len(lines[1]) - 1)] + "…"]
+        out.append("\n".join(lines))
+    return out
+
+
 def _tokens(text: str) -> list[str]:
     """Words with their leading space; CJK characters one by one."""
     out: list[str] = []
@@ -333,7 +349,7 @@ def bars(df: pd.DataFrame, x: str, y: str, *, hue: str | None = None,
             ax.bar_label(cont, labels=[fmt(v) for v in vals], padding=2, fontsize=theme.MIN_TEXT_PT,
                          color=theme.INK)
     if horizontal:
-        ax.set_yticks(pos, cats)
+        ax.set_yticks(pos, _ticks(cats))
         ax.invert_yaxis()
         ax.grid(axis="y", visible=False)
         ax.grid(axis="x", visible=True)
@@ -379,7 +395,7 @@ def funnel(df: pd.DataFrame, step: str, users: str, *, title: str, xlabel: str, 
             text += " · " + t("chart.step_conversion", lang, rate=rate)
         ax.text(np.nan_to_num(max(v, prev[i]) if i else v) + top * 0.01, pos[i], text,
                 va="center", ha="left", fontsize=theme.MIN_TEXT_PT, color=theme.INK, zorder=3)
-    ax.set_yticks(pos, steps)
+    ax.set_yticks(pos, _ticks(steps))
     ax.invert_yaxis()
     ax.set_xlim(0, top * 1.45)
     ax.grid(axis="y", visible=False)
@@ -454,7 +470,7 @@ def plan_vs_actual(df: pd.DataFrame, category: str, plan: str, actual: str, *, t
             text += " · " + t("chart.of_plan", lang, rate=format_value(a[i] / p[i], "ratio", lang))
         ax.text(np.nanmax([p[i], a[i], 0]) + top * 0.01, pos[i], text, va="center", ha="left",
                 fontsize=theme.MIN_TEXT_PT, color=theme.INK)
-    ax.set_yticks(pos, cats)
+    ax.set_yticks(pos, _ticks(cats))
     ax.invert_yaxis()
     ax.set_xlim(0, top * 1.4)
     ax.grid(axis="y", visible=False)
@@ -521,7 +537,7 @@ def forest(df: pd.DataFrame, label: str, estimate: str, lo: str, hi: str, *, tit
             ax.annotate(fmt(est[i]), (est[i], pos[i]), xytext=(0, 7), textcoords="offset points",
                         ha="center", va="bottom", fontsize=theme.MIN_TEXT_PT,
                         color=theme.INK)
-    ax.set_yticks(pos, labels)
+    ax.set_yticks(pos, _ticks(labels))
     ax.set_ylim(len(labels) - 0.4, -0.7)
     ax.grid(axis="y", visible=False)
     ax.grid(axis="x", visible=True)
@@ -614,7 +630,7 @@ def penetration(df: pd.DataFrame, region: str, rate: str, tier: str,
     if any(target_by_tier.values()):
         handles.append(Line2D([], [], linestyle="--", linewidth=1.4, color=theme.REFERENCE,
                               label=t("chart.target", lang)))
-    ax.set_yticks(pos, frame["region"].tolist())
+    ax.set_yticks(pos, _ticks(frame["region"].tolist()))
     ax.invert_yaxis()
     goals = [float(g) for g in target_by_tier.values() if g is not None and not is_missing(g)]
     ax.set_xlim(0, max(1.0, max([np.nanmax(frame["rate"].to_numpy(), initial=0), *goals])
