@@ -1,0 +1,41 @@
+"""Data-borne names in the reader's language: params ``labels`` and ``data_label``."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from review.config import load_params
+from review.errors import ParamsError
+from review.paths import PARAMS_DIR
+from review.report.i18n import data_label
+
+
+def test_data_label_uses_the_params_labels_of_the_language():
+    labels = {"zh": {"Wenzhou": "温州"}, "en": {"推荐有礼": "Refer a friend"}}
+    assert data_label("Wenzhou", "zh", labels) == "温州"
+    assert data_label("Wenzhou", "en", labels) == "Wenzhou"  # no en label: as it is
+    assert data_label("推荐有礼", "en", labels) == "Refer a friend"
+    assert data_label("Ningbo", "zh", None) == "Ningbo"
+    assert data_label(None, "zh", labels) == "—" and data_label(math.nan, "en", labels) == "—"
+
+
+def test_labels_are_checked_by_language(tmp_path):
+    f = tmp_path / "p.yaml"
+    f.write_text('period: "2026-01"\nstart: "2026-01-01"\nend: "2026-01-31"\n'
+                 "labels: {fr: {Wenzhou: Wenzhou}}\n", encoding="utf-8")
+    with pytest.raises(ParamsError, match="labels"):
+        load_params(f)
+
+
+@pytest.mark.parametrize("period", ["2026-08", "2026-09", "2026-10", "2026-Q3"])
+def test_demo_regions_milestones_and_benchmarks_have_zh_labels(period):
+    from review.data.demo import _REGIONS
+
+    p = load_params(PARAMS_DIR / f"{period}.yaml")
+    zh = p.labels["zh"]
+    assert all(region in zh for region, _, _ in _REGIONS)
+    assert all(m.name in zh for m in p.milestones)
+    for name in ("industry", "Peer Bank A", "Industry NPS survey", "App stores"):
+        assert name in zh
