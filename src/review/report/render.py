@@ -9,7 +9,7 @@ What a reader gets
 * One page: ``<html lang="zh-CN|en">``, charset and viewport, the report CSS inline
   (``assets/report.css``: responsive, print CSS with a page break per section), images as
   data URIs, a table of contents built from the sections' ``h1``–``h3`` headings with unique
-  ids. Nothing external is referenced: the ``basic`` nbconvert template (no require.js, no
+  ids, collapsed, after the first section (the summary opens the page). Nothing external is referenced: the ``basic`` nbconvert template (no require.js, no
   MathJax), no web fonts, external ``src`` of analysts' content removed, and a
   Content-Security-Policy that forbids any network load.
 * Deterministic: the same notebooks give byte-identical HTML (no timestamps, no random ids;
@@ -252,7 +252,8 @@ def assemble_report(sections: Sequence[tuple[str, nbformat.NotebookNode]], *, ti
     Returns
     -------
     str
-        The page, with ONE table of contents over all sections. Same input, same bytes.
+        The page, with ONE table of contents over all sections (a collapsible ``<nav>`` after
+        the first section, never before it). Same input, same bytes.
     """
     check_lang(lang)
     used: set[str] = set()
@@ -265,10 +266,19 @@ def assemble_report(sections: Sequence[tuple[str, nbformat.NotebookNode]], *, ti
     _add_commentary(soup, commentary or {}, lang)
     _block_external(soup)
     toc = _toc_html(_headings(soup))
+    if toc:  # collapsible, after the first section: the summary opens the page
+        label = Markup.escape(t("report.toc", lang))
+        nav = BeautifulSoup(f'<nav class="toc" aria-label="{label}"><details>'
+                            f'<summary class="toc-title">{label}</summary>{toc}</details></nav>',
+                            "html.parser")
+        first = soup.find("section", class_="report-section")
+        if first is not None:
+            first.insert_after(nav)
+        else:
+            soup.insert(0, nav)
     page = _page_template().render(
         html_lang=HTML_LANG[lang], title=title, subtitle=subtitle, csp=CSP,
-        css=Markup(CSS_PATH.read_text(encoding="utf-8")), toc=Markup(toc),
-        toc_label=t("report.toc", lang), body=Markup(str(soup)),
+        css=Markup(CSS_PATH.read_text(encoding="utf-8")), body=Markup(str(soup)),
     )
     return page
 
