@@ -39,3 +39,23 @@ def test_demo_regions_milestones_and_benchmarks_have_zh_labels(period):
     assert all(m.name in zh for m in p.milestones)
     for name in ("industry", "Peer Bank A", "Industry NPS survey", "App stores"):
         assert name in zh
+
+
+def test_tables_label_data_borne_names_and_keep_code_labels():
+    import pandas as pd
+    from bs4 import BeautifulSoup
+
+    from review.report.tables import Col, data_table, translate_codes
+
+    df = pd.DataFrame({"region": ["Wenzhou", "Atlantis"], "channel": ["branch", "branch"],
+                       "users": [120, 80]})
+    labels = {"zh": {"Wenzhou": "温州", "branch": "NOT USED"}}
+    html = data_table(df, [Col("region", "col.region"),
+                           Col("channel", "col.channel", codes="acquisition_channel"),
+                           Col("users", "col.users", "count")], "zh", labels=labels)
+    rows = [[td.get_text() for td in tr.find_all("td")]
+            for tr in BeautifulSoup(html, "html.parser").select("tbody tr")]
+    # a catalog code label wins over params labels; an unlabelled name stays as it is
+    assert rows == [["温州", "网点", "120"], ["Atlantis", "网点", "80"]]
+    out = translate_codes(df, "region", "zh", labels=labels)
+    assert out["region"].tolist() == ["温州", "Atlantis"] and df["region"][0] == "Wenzhou"
