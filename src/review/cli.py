@@ -212,14 +212,14 @@ def params() -> None:
               help="The period (params/<id>.yaml) or file to copy.")
 def params_new(period: str, from_: str) -> int:
     """Scaffold params/PERIOD.yaml from an earlier period."""
-    from review.runner.scaffold import new_commentary_file, new_params_file
+    from review.runner.scaffold import new_commentary_file, scaffold_params
 
     source = Path(from_)
     if not source.suffix:
         source = paths.PARAMS_DIR / f"{from_}.yaml"
-    dest = new_params_file(period, source)
-    click.echo(f"wrote {dest}: check targets, budget and milestones")
-    notes = new_commentary_file(period, dest.parent)
+    done = scaffold_params(period, source)
+    click.echo(done.message())
+    notes = new_commentary_file(period, done.path.parent)
     if notes is not None:
         click.echo(f"wrote {notes}: the analyst's commentary (empty sections are not shown)")
     return 0

@@ -117,6 +117,11 @@ class Thresholds(_Strict):
     rag_amber: float = Field(0.9, gt=0)
     min_cell_users: int = Field(10, ge=1)
     light_ops: tuple[str, ...] = ("account_query", "transfer", "wealth")
+    #: a sample-ratio check with p below ``srm_warn`` is shown amber, below ``srm_alert`` red
+    srm_warn: float = Field(0.01, gt=0, lt=1)
+    srm_alert: float = Field(0.001, gt=0, lt=1)
+    #: days before P from which control-chart centre lines and limits are set
+    baseline_days: int = Field(84, gt=0, le=730)
 
     @model_validator(mode="after")
     def _ordered(self) -> Thresholds:
@@ -124,13 +129,22 @@ class Thresholds(_Strict):
             raise ValueError("eligible_aum must be below hnw_aum")
         if self.rag_amber > self.rag_green:
             raise ValueError("rag_amber must not exceed rag_green")
+        if self.srm_alert > self.srm_warn:
+            raise ValueError("srm_alert must not exceed srm_warn")
         return self
 
 
 class Revenue(_Strict):
-    """Revenue assumptions for ROI and LTV: margin per successful transaction, by type."""
+    """Revenue assumptions for ROI and LTV (one value function, see README "Definitions").
+
+    ``margin_per_txn``: margin per successful transaction, by type (currency).
+    ``aum_margin_annual``: the bank's annual margin on customer AUM (net interest margin or
+    fee rate, e.g. 0.01); a user's value over a window is their transaction margins plus
+    their month-end AUM × ``aum_margin_annual`` ÷ 12 for each month end in the window.
+    """
 
     margin_per_txn: dict[str, float] = Field(default_factory=dict)
+    aum_margin_annual: float = Field(0.0, ge=0, lt=1)
     monthly_discount_rate: float = Field(0.01, ge=0, lt=1)
     ltv_horizon_months: int = Field(24, gt=0, le=120)
 

@@ -73,11 +73,26 @@ _KPIS = [
     Kpi("crash_per_1k_logins", "per_1k", "lower", "risk",
         "Crash events per 1,000 logins in the period."),
     Kpi("cac", "currency", "lower", "budget",
-        "Acquisition spend in the period ÷ new users from paid channels in the period."),
+        "Paid CAC: spend of paid acquisition channels in the period ÷ their new users in the period."),
+    Kpi("cac_all_in", "currency", "lower", "budget",
+        "All-in CAC: all acquisition spend in the period (every category except tech, service, "
+        "reserve, training) ÷ all new users in the period."),
     Kpi("budget_execution", "ratio", "lower", "budget",
         "Actual spend in the period ÷ planned spend (the budget plan's total)."),
-    Kpi("campaign_roi", "multiple", "higher", "budget",
-        "(Incremental margin − campaign cost) ÷ campaign cost, campaigns in scope."),
+    Kpi("campaign_participants", "count", "higher", "campaigns",
+        "Distinct treated (non-control) users assigned in the period, campaigns in scope (people, "
+        "not person-campaigns)."),
+    Kpi("campaign_conversions", "count", "higher", "campaigns",
+        "Treated users with converted_at in the period, summed over the campaigns in scope."),
+    Kpi("campaign_conversion_rate", "ratio", "higher", "campaigns",
+        "Treated users assigned in the period converted within the conversion window ÷ treated users "
+        "assigned in the period."),
+    Kpi("incremental_conversions", "count", "higher", "campaigns",
+        "Σ (treated − control cohort rate) × treated participants in the period, campaigns with a "
+        "control group."),
+    Kpi("campaign_roi", "ratio", "higher", "campaigns",
+        "(Incremental value in the period − its campaign cost) ÷ that cost, campaigns in "
+        "scope; value = transaction margins + AUM margin."),
     Kpi("ltv_cac", "multiple", "higher", "budget",
         "Projected LTV of the period's new users ÷ CAC."),
     Kpi("nps", "points", "higher", "satisfaction",
@@ -98,6 +113,15 @@ KPI_CATALOG: dict[str, Kpi] = {k.key: k for k in _KPIS}
 #: The KPIs shown as tiles in the summary, in order.
 HEADLINE_KPIS: tuple[str, ...] = (
     "new_users", "active_users", "mau_ratio", "reactivation_rate", "hnw_conversion_rate",
-    "transactions", "mobile_share", "failure_rate", "cac", "budget_execution", "nps",
-    "complaints_per_10k",
+    "transactions", "mobile_share", "campaign_participants", "incremental_conversions",
+    "failure_rate", "cac", "budget_execution", "nps", "complaints_per_10k",
+)
+
+#: Flow KPIs: counts and amounts that add up over time, so a target for a period of n months
+#: is n times a monthly one (``review params new`` scales them, and the budget total, when
+#: the period length changes). Stocks (registered base), distinct counts over the period (active
+#: users), costs per user and ratios are not flows.
+FLOW_KPIS: tuple[str, ...] = (
+    "new_users", "transactions", "gmv", "hnw_conversions", "campaign_participants",
+    "campaign_conversions", "incremental_conversions",
 )

@@ -228,64 +228,29 @@ def test_ltv_tables_and_ltv_cac_end_to_end():
     assert h.note == "channels without a projected LTV left out: branch, kol, referral"
 
 
-# -- campaigns --------------------------------------------------------------------------------------
-def test_campaign_roi(t):
-    got = bud.campaign_roi(t["campaigns"], t["assignments"], t["transactions"], t["spend"],
-                           SEP, campaign_ids=(), margins=MARGINS).set_index("campaign_id")
-    assert list(got.index) == ["C1", "C3"]              # C2 does not overlap P
-    c1 = got.loc["C1"]
-    assert (c1["window_start"], c1["window_end"]) == (date(2026, 9, 1), date(2026, 9, 20))
-    # C1 window 09-01..09-20; a5 assigned after it: out.
-    # control a1 (x1 wealth 10; x2 after the window), a2 (none): 10 / 2 = 5 per user
-    # treated a3 (x3 10 + x4 1 on 09-20 23:59:59; x5 after), a4 (x7 10; x6 failed): 21 / 2
-    # incremental = (10.5 − 5) × 2 = 11
-    # cost = reward of a3 (converted 09-05, in the window) 5 + spend tagged C1 100 = 105
-    # (a4's reward: converted 08-25, before the window → another period's cost)
-    assert (c1["treated_users"], c1["control_users"]) == (2, 2)
-    assert c1["control_margin_per_user"] == pytest.approx(5.0)
-    assert c1["treated_margin_per_user"] == pytest.approx(10.5)
-    assert c1["incremental_margin"] == pytest.approx(11.0)
-    assert (c1["reward_cost"], c1["campaign_spend"], c1["cost"]) == (5.0, 100.0, 105.0)
-    assert c1["roi"] == pytest.approx((11 - 105) / 105)
-    # C3: treated a1 only, no control → NaN with a note; its reward (no conversion, assigned
-    # 09-12 inside the window) is still a cost
-    c3 = got.loc["C3"]
-    assert math.isnan(c3["roi"]) and "no control group" in c3["note"] and c3["cost"] == 2.0
+# -- money bridge and all-in CAC ------------------------------------------------------------------
+def test_money_bridge_reconciles_every_view(t):
+    got = bud.money_bridge(t["spend"], SEP)
+    # spend in P: digital_ads/digital_ads 200, kol/kol 300, offline/branch/C1 100,
+    # tech/internal 50, partnership/referral 40 → 690 (the 08-31 and 10-01 rows are outside)
+    assert got["amount"].sum() == 690
+    assert got[["category", "channel", "campaign_id", "amount"]].values.tolist() == [
+        ["digital_ads", "digital_ads", None, 200.0], ["kol", "kol", None, 300.0],
+        ["offline", "branch", "C1", 100.0], ["partnership", "referral", None, 40.0],
+        ["tech", "internal", None, 50.0]]
+    # the by-category and by-channel views add up to the same total
+    assert bud.plan_vs_actual(t["spend"], SEP, params().budget)["actual"].sum() == 690
+    assert bud.spend_by_channel(t["spend"], SEP)["amount"].sum() == 690
+    assert bud.breakdowns(t, SEP, params())["money_bridge"]["amount"].sum() == 690
 
 
-def test_campaign_roi_headline_and_scope(t):
+def test_cac_all_in_beside_paid(t):
+    # all-in: every category but tech/service/reserve/training: 690 − 50 (tech) = 640 over
+    # all 8 users registered in P (d1..d4, k1, b1, b2, o1) = 80 per user
+    m = bud.cac_all_in(t["spend"], t["users"], SEP)
+    assert (m.value, m.numerator, m.denominator) == (80.0, 640.0, 8.0)
     got = bud.headline(t, SEP, params())
-    assert got["campaign_roi"].value == pytest.approx(-94 / 105)     # C1 only; C3 left out
-    assert "C3" in got["campaign_roi"].note
-    only_c3 = bud.headline(t, SEP, params(campaigns=[{"id": "C3"}]))
-    assert math.isnan(only_c3["campaign_roi"].value)
-    assert "no control group" in only_c3["campaign_roi"].note
-    no_margin = bud.campaign_roi(t["campaigns"], t["assignments"], t["transactions"],
-                                 t["spend"], SEP, margins={})
-    assert no_margin["roi"].isna().all() and no_margin["note"].str.contains("margin").all()
-
-
-def test_campaign_reach(t):
-    got = bud.campaign_reach(t["campaigns"], t["assignments"], SEP, campaign_ids=("C1",))
-    # C1 (a5 assigned after the window: out): push a1, a3, a4 → reached 3, converted a3, a4
-    # (converted by the window's end, cumulative); sms a2 → reached 0
-    assert got[["touch_channel", "assigned", "reached", "converted"]].values.tolist() == [
-        ["push", 3, 3, 2], ["sms", 1, 0, 0]]
-    total = bud.reach_by_campaign(got).iloc[0]
-    assert (total["assigned"], total["reached"], total["converted"]) == (4, 3, 2)
-    assert total["reach_rate"] == 0.75 and total["conversion_rate"] == 0.5
-
-
-def test_campaign_breakdowns_suppressed(t):
-    out = bud.breakdowns(t, SEP, params())
-    roi = out["campaign_roi"].set_index("campaign_id")
-    assert not roi.loc["C1", "suppressed"]                  # 2 and 2 users ≥ k = 2
-    assert roi.loc["C3", "suppressed"]                      # no control group: 0 < 2
-    by_touch = out["campaign_reach_by_touch"].set_index(["campaign_id", "touch_channel"])
-    assert by_touch.loc[("C1", "sms"), "suppressed"]        # 1 assigned user
-    assert math.isnan(by_touch.loc[("C1", "sms"), "reach_rate"])
-    assert {"plan_vs_actual", "by_channel", "burn_down", "cac", "campaign_reach"} <= set(out)
-    assert "ltv_cac" not in out                             # no events table
+    assert got["cac_all_in"].value == 80.0 and "cac" in got
 
 
 def test_missing_tables():
@@ -304,21 +269,3 @@ def test_planted_worst_cac_channel_is_flagged(demo_con):
     assert got.dropna(subset=["cac"]).iloc[-1]["channel"] == worst      # most expensive
     assert got.set_index("channel").loc[worst, "flagged_high"]
     assert got["flagged_high"].sum() == 1
-
-
-def test_campaign_without_assignments():
-    t = make_tables(
-        campaigns=rows("campaign_id name kind start end",
-                       ("C9", "Empty", "referral", "2026-09-01", "2026-09-30")),
-        assignments=rows("user_id campaign_id variant touch_channel assigned_at reached "
-                         "reward_cost", ("u", "C8", "A", "push", "2026-09-01 00:00:00", True, 0.0)),
-        transactions=rows("txn_id user_id ts type channel amount status",
-                          ("x", "u", "2026-09-01 00:00:00", "transfer", "mobile", 1.0, "success")),
-        spend=rows("date channel category campaign_id amount impressions clicks",
-                   ("2026-09-02", "kol", "kol", "C9", 10.0, 0, 0)))
-    roi = bud.campaign_roi(t["campaigns"], t["assignments"], t["transactions"], t["spend"], SEP,
-                           margins=MARGINS).iloc[0]
-    # C9 has spend (10) but nobody assigned: cost known, ROI NaN with a note
-    assert (roi["treated_users"], roi["control_users"], roi["cost"]) == (0, 0, 10.0)
-    assert math.isnan(roi["roi"]) and roi["note"] == "no treated users assigned in the window"
-    assert bud.campaign_reach(t["campaigns"], t["assignments"], SEP).empty

@@ -5,13 +5,20 @@ from __future__ import annotations
 
 import math
 
+import pandas as pd
 import pytest
 
 from review.config import Params, load_params
 from review.errors import ParamsError
 from review.metrics import experiments
 from review.metrics.common import Window
-from review.metrics.experiments import COUNT_COLUMNS, breakdowns, experiment_counts, headline
+from review.metrics.experiments import (
+    COUNT_COLUMNS,
+    breakdowns,
+    experiment_counts,
+    headline,
+    readouts,
+)
 from review.paths import PROJECT_ROOT
 from review.stats import READOUT_COLUMNS
 from tests.metrics.helpers import make_tables, rows, window
@@ -111,7 +118,7 @@ def test_breakdowns_readout_known_answers():
     out = breakdowns(t, SEPT, _params(k=1))
     assert set(out) == {"counts", "readout"}
     r = out["readout"]
-    assert list(r.columns) == ["campaign_id", *READOUT_COLUMNS, "suppressed"]
+    assert list(r.columns) == ["campaign_id", *READOUT_COLUMNS, "srm_status", "suppressed"]
     # C6 has no control → no readout rows; C1 has A and B, C3 has A
     assert list(zip(r.campaign_id, r.variant, strict=True)) == [
         ("C1", "A"), ("C1", "B"), ("C3", "A")]
@@ -183,7 +190,7 @@ def test_breakdowns_empty_period_missing_tables_and_headline():
     t = _tables()
     out = breakdowns(t, window("2027-01-01", "2027-01-31"), _params(k=1))
     assert out["counts"].empty and out["readout"].empty
-    assert list(out["readout"].columns) == ["campaign_id", *READOUT_COLUMNS, "suppressed"]
+    assert list(out["readout"].columns) == ["campaign_id", *READOUT_COLUMNS, "srm_status", "suppressed"]
     assert breakdowns({"campaigns": t["campaigns"]}, SEPT, _params(k=1)) == {}
     assert headline(t, SEPT, _params(k=1)) == {}
     assert experiments.REQUIRES == ("campaigns", "assignments")
@@ -222,3 +229,34 @@ def test_demo_store_c01_planted_effect(demo_con):
     counts = out["counts"].set_index(["campaign_id", "variant"])
     ratio = counts.loc[("C01", "control"), "users"] / counts.loc[("C01", "A"), "users"]
     assert 1.6 <= ratio <= 2.4
+
+
+def _srm_counts(control: int, a: int) -> pd.DataFrame:
+    return pd.DataFrame({"campaign_id": ["CS", "CS"], "variant": ["control", "A"],
+                         "users": [control, a], "conversions": [100, 100]})
+
+
+@pytest.mark.parametrize(("control", "a", "status"), [
+    # planned 50/50 of 2,000: expected 1,000 each
+    # 1058 / 942: χ² = 2·58²/1000 = 6.728, p = 0.0095 → below srm_warn 0.01: amber
+    (1058, 942, "amber"),
+    # 1100 / 900: χ² = 2·100²/1000 = 20, p = 7.7e-6 → below srm_alert 0.001: red
+    (1100, 900, "red"),
+    # 1020 / 980: χ² = 0.8, p = 0.37 → ok
+    (1020, 980, "ok"),
+])
+def test_srm_status_amber_and_red(control, a, status):
+    out = readouts(_srm_counts(control, a), {"CS": {"control": 0.5, "A": 0.5}},
+                   min_cell_users=10, srm_warn=0.01, srm_alert=0.001).iloc[0]
+    chi2 = 2 * (control - 1000) ** 2 / 1000
+    assert out["srm_chi2"] == pytest.approx(chi2)
+    assert out["srm_status"] == status
+    assert out["srm_flag"] == (status == "red")
+    if status == "amber":
+        assert out["srm_p"] == pytest.approx(0.0095, abs=0.0002)
+
+
+def test_srm_status_shown_even_when_cells_are_masked():
+    out = readouts(_srm_counts(1100, 900), {"CS": None}, min_cell_users=5000).iloc[0]
+    assert out["suppressed"] and math.isnan(out["abs_lift"])
+    assert out["srm_status"] == "red" and math.isnan(out["srm_chi2"])

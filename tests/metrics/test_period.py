@@ -84,3 +84,76 @@ def test_a_period_without_data_gives_nan_with_notes_not_an_error(demo_metrics):
     mau = pm.kpis["mau_ratio"]
     assert math.isnan(mau.value) and mau.note
     assert pm.tables["risk.failure_daily"]["flagged"].sum() == 0
+
+
+def test_metrics_json_carries_campaign_and_experiment_results(demo_metrics, tmp_path):
+    pm = demo_metrics("2026-10")
+    pm.save(tmp_path)
+    doc = json.loads((tmp_path / "metrics.json").read_text())
+    res = doc["results"]
+    assert {"campaigns", "campaign_variants", "campaign_touch_channels", "campaign_coverage",
+            "experiments"} <= set(res)
+    c01a = next(r for r in res["campaign_variants"]
+                if r["campaign_id"] == "C01" and r["variant"] == "A")
+    assert {"users_period", "users_to_date", "cohort_rate", "incremental_conversions",
+            "incremental_lo", "incremental_hi", "cost_period", "roi_period", "roi_projected",
+            "payback_month"} <= set(c01a)
+    exp = next(r for r in res["experiments"] if r["campaign_id"] == "C01" and r["variant"] == "A")
+    assert {"users", "conversions", "rate", "abs_lift", "abs_lo", "abs_hi", "rel_lift",
+            "rel_lo", "rel_hi", "p_value", "p_holm", "srm_chi2", "srm_p", "srm_status"} <= set(exp)
+    assert exp["users"] == pm.tables["experiments.readout"].set_index(
+        ["campaign_id", "variant"]).loc[("C01", "A"), "users"]
+    touch = [r for r in res["campaign_touch_channels"] if r["campaign_id"] == "C01"]
+    assert {r["touch_channel"] for r in touch} >= {"push", "in_app"}
+    assert PeriodMetrics.load(tmp_path).to_json() == pm.to_json()
+
+
+@pytest.mark.parametrize("period", ["2026-10", "2026-Q3"])
+def test_demo_consistency_covered_and_spend_totals(demo_metrics, period):
+    pm = demo_metrics(period)
+    # customers covered (distinct treated people) ≤ registered base; controls never counted
+    covered = pm.kpis["campaign_participants"].value
+    assert covered == pm.tables["campaigns.coverage"].iloc[0]["people_period"]
+    assert covered <= pm.kpis["registered_base"].value
+    # spend of P: one total in every view
+    bridge = pm.tables["budget.money_bridge"]["amount"].sum()
+    views = [pm.tables["budget.plan_vs_actual"]["actual"].sum(),
+             pm.tables["budget.by_channel"]["amount"].sum(),
+             pm.tables["budget.burn_down"]["amount"].sum(),
+             pm.kpis["budget_execution"].numerator]
+    assert views == pytest.approx([bridge] * len(views))
+    by_campaign = pm.tables["budget.money_bridge"].groupby(
+        pm.tables["budget.money_bridge"]["campaign_id"].fillna("—"))["amount"].sum()
+    assert by_campaign.sum() == pytest.approx(bridge)
+
+
+def test_quarter_reports_activity_ratios_as_the_mean_of_its_months():
+    import ibis
+
+    from tests.metrics.helpers import make_tables, rows
+
+    users = rows("user_id registered_at", *[(f"u{i}", "2026-01-01 00:00:00") for i in range(10)])
+    # July: u0..u5 log in once (6 of 10); August: u0..u2 (3 of 10); September: nobody
+    events = rows("user_id ts event",
+                  *[(f"u{i}", "2026-07-10 09:00:00", "login") for i in range(6)],
+                  *[(f"u{i}", "2026-08-10 09:00:00", "login") for i in range(3)])
+    t = make_tables(users=users, events=events)
+    con = ibis.duckdb.connect()
+    for name in ("users", "events"):
+        con.create_table(name, t[name].to_pyarrow())
+    q3 = Params.from_dict({"period": "2026-Q3", "start": "2026-07-01", "end": "2026-09-30",
+                           "thresholds": {"min_cell_users": 1}})  # tiny on purpose
+    pm = compute_period(con, q3)
+    # MAU ratio: mean of .6, .3 and 0 = .3 (the quarter's distinct active users would give .6)
+    assert pm.kpis["mau_ratio"].value == pytest.approx(0.3)
+    assert "mean of 3 months" in pm.kpis["mau_ratio"].note
+    # stickiness: July 6 user-days ÷ (31 days × 6) = 1/31, August 3 ÷ (31 × 3) = 1/31,
+    # September undefined (nobody active) → left out and named
+    assert pm.kpis["stickiness"].value == pytest.approx(1 / 31)
+    assert "2026-09" in pm.kpis["stickiness"].note
+    # counts stay totals of the quarter
+    assert pm.kpis["active_users"].value == 6
+    july = compute_period(con, Params.from_dict({"period": "2026-07", "start": "2026-07-01",
+                                                 "end": "2026-07-31",
+                                                 "thresholds": {"min_cell_users": 1}}))
+    assert july.kpis["mau_ratio"].value == pytest.approx(0.6) and july.kpis["mau_ratio"].note is None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import math
-from datetime import date
+from datetime import date, timedelta
 
 import pandas as pd
 import pytest
@@ -95,7 +95,7 @@ def test_failure_rate_daily_from_tables(t):
     assert day1["lcl"] == 0.0 and not day1["flagged"]
     day2 = got.iloc[1]                                   # no transactions: NaN, not flagged
     assert day2["attempted"] == 0 and math.isnan(day2["rate"]) and not day2["flagged"]
-    assert (got["centre_source"] == "comparison").all()
+    assert (got["centre_source"] == "baseline").all()
 
 
 def _daily():
@@ -138,6 +138,46 @@ def test_centre_falls_back_to_period_median():
     assert (got["centre_source"] == "period_median").all()
 
 
+def _incident_baseline(p_days):
+    # 84 baseline days (06-09 .. 08-31) of 1000 attempts: 1 % failures, 3 incident days at 9 %
+    days = [date(2026, 6, 9) + timedelta(days=i) for i in range(84)]
+    rows = [(d, 1000, 90 if i in (40, 41, 42) else 10) for i, d in enumerate(days)]
+    return pd.DataFrame(rows + p_days, columns=["date", "attempted", "failed"])
+
+
+def test_clean_baseline_excludes_the_incident():
+    base = _incident_baseline([])
+    centre, excluded = risk.clean_centre(base["failed"], base["attempted"])
+    # round 1: (81·10 + 3·90) / 84,000 = .012857; ucl = .012857 + 3·sqrt(.012857·.987143/1000)
+    # = .023546 → the three 9 % days leave; round 2: 810 / 81,000 = .01, every 1 % day is
+    # inside [.000561, .019439] → stable
+    assert centre == pytest.approx(0.01) and excluded == 3
+
+
+def test_incident_in_baseline_does_not_widen_next_period_limits():
+    sep = [(date(2026, 9, 1), 1000, 17), (date(2026, 9, 2), 1000, 22)]
+    w, base = window("2026-09-01", "2026-09-02"), risk.baseline_window(SEP, 84)
+    assert (base.start, base.end) == (date(2026, 6, 9), date(2026, 8, 31))
+    got = risk.control_chart(_incident_baseline(sep), "failed", "attempted", w, base)
+    # centre .01, ucl = .01 + 3·sqrt(.01·.99/1000) = .019439: 1.7 % inside, 2.2 % flagged
+    # (with the incident kept the ucl would be .023546 and 2.2 % would pass unnoticed)
+    assert got["centre"].iloc[0] == pytest.approx(0.01)
+    assert got["ucl"].iloc[0] == pytest.approx(0.01 + 3 * math.sqrt(0.01 * 0.99 / 1000))
+    assert got["flagged"].tolist() == [False, True]
+    assert (got["baseline_excluded"] == 3).all()
+
+
+def test_demo_october_centre_not_inflated_by_september_incident(demo_con):
+    p = load_params(PARAMS_DIR / "2026-10.yaml")
+    truth = demo_con.table("ground_truth").execute().set_index("key")
+    w = Window(p.start, p.end)
+    got = risk.failure_rate_daily(demo_con.table("transactions"), w,
+                                  risk.baseline_window(w, p.thresholds.baseline_days))
+    normal = float(truth.loc["failure_incident.baseline_rate", "value"])
+    assert abs(got["centre"].iloc[0] - normal) < 0.002      # not pulled up by the incident
+    assert got["baseline_excluded"].iloc[0] >= 3            # the incident days left out
+
+
 def test_biometric_by_age_and_suppression(t):
     got = risk.biometric_by_age(t["events"], t["users"], SEP).set_index("age_band")
     # 25-34: u1 (fingerprint, password), u2 (face) → users 2, logins 3, biometric 2
@@ -164,8 +204,8 @@ def test_planted_failure_incident_is_flagged(demo_con):
     truth = t["ground_truth"].execute()
     detail = truth.loc[truth["key"] == "failure_incident", "detail"].iloc[0]
     incident = {date.fromisoformat(d) for d in json.loads(detail)}
-    got = risk.failure_rate_daily(t["transactions"], Window(p.start, p.end),
-                                  Window(*p.comparison))
+    w = Window(p.start, p.end)
+    got = risk.failure_rate_daily(t["transactions"], w, risk.baseline_window(w, 84))
     flagged = set(got.loc[got["flagged"], "date"])
     assert incident <= flagged
     assert len(flagged - incident) <= 1
@@ -176,8 +216,8 @@ def test_planted_crash_spike_is_flagged(demo_con):
     truth = demo_con.table("ground_truth").execute()
     spike = json.loads(truth.loc[truth["key"] == "crash_spike", "detail"].iloc[0])
     start, end = date.fromisoformat(spike["start"]), date.fromisoformat(spike["end"])
-    got = risk.crash_daily(demo_con.table("events"), Window(p.start, p.end),
-                           Window(*p.comparison))
+    w = Window(p.start, p.end)
+    got = risk.crash_daily(demo_con.table("events"), w, risk.baseline_window(w, 84))
     flagged = list(got.loc[got["flagged"], "date"])
     assert any(start <= d <= end for d in flagged)
     assert sum(not start <= d <= end for d in flagged) <= 1

@@ -38,8 +38,10 @@ def test_worst_cac_channel_flagged(september, truth):
 def test_winning_variant_found_and_null_variant_not(september):
     subjects = {(f.rule, f.subject) for f in september}
     assert ("experiment_better", "C01/A") in subjects
-    assert not any(s == "C01/B" for _, s in subjects)
-    assert not any(r == "srm" for r, _ in subjects)
+    # the null variant: no experiment finding; the winner is not flagged as failing to pay back
+    assert not any(s == "C01/B" and r.startswith("experiment") for r, s in subjects)
+    assert ("negative_roi", "C01/A") not in subjects
+    assert not any(r in ("srm", "srm_warn") for r, _ in subjects)
 
 
 def test_complaint_surge_found_in_october(demo_metrics, truth):

@@ -122,7 +122,7 @@ def test_kpi_table_known_answer_zh():
                        "+134 (+12.2%)"]
     assert rows[1] == ["月活占比", "✓ 达标", "61.2%", "≥ 60.0%", "102.0%", "60.0%",
                        "+1.2 个百分点"]
-    assert rows[2] == ["获客成本", "未评估", "—", "≤ ¥120", "—", "—", "—"]
+    assert rows[2] == ["付费渠道获客成本", "未评估", "—", "≤ ¥120", "—", "—", "—"]
     # the definition is the row label's title and listed under the table
     label = soup.select_one('tr[data-kpi="mau_ratio"] th')
     assert label["title"] == "期内活跃用户 ÷ 累计注册用户。"
@@ -135,7 +135,7 @@ def test_kpi_table_known_answer_zh():
 def test_kpi_table_en_headers_and_currency():
     _, head, rows = _rows(kpi_table(KPIS, "en", currency="USD"))
     assert head == ["KPI", "Status", "Value", "Target", "Attainment", "Previous period", "Change"]
-    assert rows[2][:4] == ["Customer acquisition cost (CAC)", "Not rated", "—", "≤ USD 120"]
+    assert rows[2][:4] == ["Paid CAC", "Not rated", "—", "≤ USD 120"]
 
 
 def test_kpi_table_refuses_a_kpi_outside_the_catalog():

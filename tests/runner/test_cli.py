@@ -118,3 +118,32 @@ def test_demo_builds_the_store_only_when_missing_or_changed(tmp_path, monkeypatc
     assert not demo_module.ensure_demo_store(store, users=100, progress=False)
     assert demo_module.ensure_demo_store(store, users=200, progress=False)
     assert len(calls) == 2
+
+
+def test_params_new_scales_flow_targets_when_the_period_length_changes(tmp_path, capsys):
+    src = tmp_path / "2026-10.yaml"
+    src.write_text((paths.PARAMS_DIR / "2026-10.yaml").read_text(encoding="utf-8"),
+                   encoding="utf-8")
+    assert cli.main(["params", "new", "2026-Q4", "--from", str(src)]) == 0
+    out = capsys.readouterr().out
+    new, old = load_params(tmp_path / "2026-Q4.yaml"), load_params(src)
+    # a quarter from a month: × 3 for flows (new users 1,500 → 4,500; budget 600,000 →
+    # 1,800,000), ratios and costs per user unchanged (a quarter reports monthly means)
+    assert new.targets["new_users"].value == 3 * old.targets["new_users"].value
+    assert new.budget.total == 3 * old.budget.total
+    assert new.budget.shares == old.budget.shares
+    assert new.targets["mau_ratio"].value == old.targets["mau_ratio"].value
+    assert new.targets["cac"].value == old.targets["cac"].value
+    assert "scaled ×3" in out and "targets.new_users 1,500 → 4,500" in out
+    assert "budget.total 600,000 → 1,800,000" in out
+    text = (tmp_path / "2026-Q4.yaml").read_text(encoding="utf-8")
+    assert text.startswith("# Campaign review parameters")          # comments kept
+    # and back to a month: ÷ 3
+    from review.runner.scaffold import scaffold_params
+
+    back = scaffold_params("2027-01", tmp_path / "2026-Q4.yaml")
+    assert load_params(back.path).targets["new_users"].value == old.targets["new_users"].value
+    assert back.factor == pytest.approx(1 / 3)
+    # same length: nothing scaled, nothing said
+    same = scaffold_params("2026-11", src)
+    assert same.scaled == {} and "scaled" not in same.message()

@@ -27,7 +27,11 @@ The story the data tells
   (:class:`review.config.Thresholds` defaults).
 * **Campaigns** C01 (onboarding tiers, an A/B/control experiment), C02 (referral), C03
   (themed promotion), C04 (tiered benefits for dormant users) and up to two older ones; every
-  campaign has a control group. **Spend** follows the budget plan (600,000 CNY a month at
+  campaign has a control group. A conversion of C01 (reaching the first onboarding tier)
+  brings 100,000 CNY of new funds and one of C03 (a wealth product bought) 50,000 CNY, kept
+  in the customer's AUM from the conversion's month end on (any variant: a variant that
+  converts more earns more), so campaign value and ROI have a planted truth: C01 A pays back
+  over the LTV horizon at a 1 % AUM margin, C01 B (no lift) does not. **Spend** follows the budget plan (600,000 CNY a month at
   20,000 users, scaled by ``users / 20_000``); acquisition spend is charged to its channel
   so CAC is 60-150 CNY except KOL (several times the median).
 * **Surveys** (~300 a month at 20,000 users, NPS 25-40, awareness rising), **complaints**
@@ -449,6 +453,7 @@ class _Campaign:
     touch: tuple[float, ...]  # probabilities over TOUCH_CHANNELS
     spend_category: str | None = None  # internal spend of this category carries its id
     spend_channel: str | None = None  # acquisition spend of this channel carries its id
+    deposit: float = 0.0  # new funds (CNY, kept in AUM) a conversion brings, any variant
 
 
 _TOUCH_DEFAULT = (0.35, 0.20, 0.25, 0.05, 0.15)  # push, sms, in_app, branch, wechat
@@ -463,14 +468,14 @@ def _campaigns(cal: _Calendar) -> tuple[_Campaign, ...]:
         _Campaign("C01", "新客成长计划", "onboarding_tiers", _month_start(e, -2) + timedelta(14),
                   e + timedelta(14), "new", ("control", "A", "B"), (0.5, 0.25, 0.25),
                   (0.12, 0.18, 0.12), (10.0, 38.0, 28.0), "new", 0.92, _TOUCH_ONBOARDING,
-                  spend_category="digital_ads"),
+                  spend_category="digital_ads", deposit=100_000.0),
         _Campaign("C02", "推荐有礼", "referral", _month_start(e, -4), cal.end, None,
                   ("control", "A"), (0.2, 0.8), (0.03, 0.07), (50.0, 50.0), "active30", 0.45,
                   _TOUCH_DEFAULT, spend_channel="referral"),
         _Campaign("C03", "国庆财富节", "themed_promo", _month_start(e, -1) + timedelta(19),
                   e + timedelta(9), "affluent", ("control", "A"), (0.2, 0.8), (0.05, 0.085),
                   (0.0, 88.0), "active60_wealth", 0.60, _TOUCH_DEFAULT,
-                  spend_category="partnership"),
+                  spend_category="partnership", deposit=50_000.0),
         _Campaign("C04", "沉睡客户分层权益", "tiered_benefits", _month_start(e, -4),
                   _month_start(e) - timedelta(1), "dormant", ("control", "A"), (0.3, 0.7),
                   (0.03, 0.09), (0.0, 30.0), "dormant", 1.0, _TOUCH_DORMANT,
@@ -594,6 +599,8 @@ class _Users:
     force_day: np.ndarray
     aum: np.ndarray
     assignments: list[pa.Table] = field(default_factory=list)
+    #: new money brought by campaign conversions: (users, day of conversion, amount) each
+    deposits: list[tuple[np.ndarray, np.ndarray, float]] = field(default_factory=list)
 
     @property
     def n(self) -> int:
@@ -1018,7 +1025,14 @@ def _month_balances(rng: np.random.Generator, cal: _Calendar, u: _Users, m: int,
     windfall = np.where(rng.random(len(reg)) < _WINDFALL, rng.lognormal(-1.6, 0.6, len(reg)),
                         0.0)
     grown = prev * np.exp(step) * (1.0 + windfall)
-    new = np.round(np.where(had, grown, start), 2)
+    new = np.where(had, grown, start)
+    d0, _ = cal.month_bounds(m)
+    pos = np.full(u.n, -1, np.int64)
+    pos[reg] = np.arange(len(reg))
+    for who, day, amount in u.deposits:  # campaign conversions of this month add new funds
+        hit = (day >= d0) & (day < d1) & (pos[who] >= 0)
+        np.add.at(new, pos[who[hit]], amount)
+    new = np.round(new, 2)
     u.aum[reg] = new
     if m > 0:
         th = Thresholds()
@@ -1065,9 +1079,11 @@ def _assign(rng: np.random.Generator, cal: _Calendar, c: _Campaign, u: _Users) -
     reached = converted | (rng.random(n) < (0.85 - rate) / (1.0 - rate))
     touch = _draw_n(rng, c.touch, n)
     reward = np.where(converted, np.array(c.rewards)[variant], 0.0)
+    days = conv_us[converted] // _US_PER_DAY - cal.epoch_day
     if c.kind == "tiered_benefits":  # a conversion is a reactivation: a login that day
-        days = conv_us[converted] // _US_PER_DAY - cal.epoch_day
         u.force_day[who[converted]] = days
+    if c.deposit:  # a tier reached / a product bought: new funds kept from that day on
+        u.deposits.append((who[converted], days, c.deposit))
     return pa.table({
         "user_id": pa.DictionaryArray.from_arrays(pa.array(who.astype(np.int32)), u.ids),
         "campaign_id": pa.array(np.full(n, c.id), pa.string()),

@@ -1,4 +1,4 @@
-"""Budget family: plan vs actual, burn-down, CAC by channel, campaign ROI, LTV ÷ CAC.
+"""Budget family: plan vs actual, burn-down, money bridge, paid and all-in CAC, LTV ÷ CAC.
 
 Headline KPIs (``review.kpis``, family ``budget``)
 --------------------------------------------------
@@ -10,32 +10,21 @@ Headline KPIs (``review.kpis``, family ``budget``)
     ``acquisition_channel`` is one of them (currency per user). Paid acquisition channels:
     spend channels with spend in P other than ``internal`` (which acquires nobody); all
     categories of a channel count.
-``campaign_roi``
-    ``(Σ incremental − Σ cost) ÷ Σ cost`` over the campaigns in scope that have a control
-    group (multiple), see :func:`campaign_roi`.
+``cac_all_in``
+    All-in CAC: spend in P of every category except ``tech``, ``service``, ``reserve`` and
+    ``training`` (any channel, ``internal`` included) ÷ all new users of P (currency per
+    user). Shown beside the paid ``cac``, so no acquisition money goes unexplained.
 ``ltv_cac``
     Projected LTV of P's new users from the paid channels ÷ their spend:
     ``Σ_c new_users_c · LTV_c ÷ Σ_c spend_c`` over paid channels with a projected LTV
     (:func:`review.metrics.value.ltv_by_channel`), i.e. the new-user-weighted LTV ÷ ``cac``.
 
-Campaign scope and ROI
-----------------------
-* Scope: the campaigns of ``p.campaigns`` that overlap P; all campaigns overlapping P when
-  ``p.campaigns`` is empty. Each campaign's window is
-  ``[max(campaign start, P start), min(campaign end, P end)]``.
-* Assigned users: the campaign's assignments with ``assigned_at`` on or before the window's
-  end. Treatment = any variant other than ``control``.
-* Margin per user of a group = margin (``p.revenue.margin_per_txn`` by type) of the group's
-  successful transactions (any channel) dated inside the window ÷ the group's assigned users
-  (users without transactions count with 0).
-* ``incremental = (treatment − control) margin per user × treated users``.
-* ``cost = reward_cost`` of the assignments whose reward falls in the window (dated by
-  ``converted_at``, or ``assigned_at`` when there is no conversion) ``+`` spend rows with the
-  campaign's ``campaign_id`` dated in P.
-* ``ROI = (incremental − cost) ÷ cost``; ``NaN`` with a note without a control group, without
-  margin assumptions or with zero cost.
-* Reach and participation: ``reached`` = assignments with ``reached`` true, ``converted`` =
-  ``converted_at`` on or before the window's end (cumulative as of P's end).
+Spend channel ``internal``
+-------------------------
+Spend not bought through an acquisition channel: the bank's own campaign operations, rewards
+handling, content, staff training, tech, service and the reserve. It acquires nobody directly,
+so paid CAC leaves it out; all-in CAC counts its acquisition categories. Campaign results,
+cost and ROI are the :mod:`review.metrics.campaigns` family.
 
 Breakdown tables (``breakdowns()`` keys; stored as ``budget.<name>``)
 --------------------------------------------------------------------
@@ -74,26 +63,16 @@ Breakdown tables (``breakdowns()`` keys; stored as ``budget.<name>``)
     ``observed`` (bool), ``retention`` (ratio, observed or projected), ``margin_per_user``
     (``r(m)·a``, currency), ``discounted_margin`` (currency), ``cumulative_ltv`` (currency).
     Rows of channels suppressed in ``ltv`` are left out.
-``campaign_roi``
-    One row per campaign in scope: ``campaign_id``, ``name``, ``window_start``,
-    ``window_end`` (dates), ``treated_users``, ``control_users`` (counts),
-    ``treated_margin_per_user``, ``control_margin_per_user``, ``incremental_margin``,
-    ``reward_cost``, ``campaign_spend``, ``cost`` (currency), ``roi`` (multiple), ``note``,
-    ``suppressed`` (per-user and derived values masked when either group has fewer than
-    ``min_cell_users`` users; ``cell_users`` = the smaller group).
-``campaign_reach``
-    One row per campaign in scope with assignments: ``campaign_id``, ``assigned``,
-    ``reached``, ``converted`` (counts), ``reach_rate`` (reached ÷ assigned),
-    ``conversion_rate`` (converted ÷ assigned), ratios; ``suppressed`` below
-    ``min_cell_users`` assigned users.
-``campaign_reach_by_touch``
-    The same by ``campaign_id`` and ``touch_channel``.
+``money_bridge``
+    One row per spend ``category`` × ``channel`` × ``campaign_id`` of P (``None`` = not
+    attributed to a campaign): ``amount`` (currency), ``share`` (of P's spend). Sums by
+    category, by channel and by campaign all reconcile to the same total.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 
 import ibis
 import pandas as pd
@@ -104,11 +83,10 @@ from review.metrics.common import (
     Window,
     execute,
     ratio_column,
-    safe_ratio,
     suppress_small_cells,
     with_missing,
 )
-from review.metrics.value import ltv_by_channel, ltv_cohort_activity, ltv_curve, margin_expr
+from review.metrics.value import ltv_by_channel, ltv_cohort_activity, ltv_curve
 
 #: Tables every headline KPI of the family needs (their intersection); see KPI_REQUIRES.
 REQUIRES: tuple[str, ...] = ("spend",)
@@ -116,14 +94,17 @@ REQUIRES: tuple[str, ...] = ("spend",)
 KPI_REQUIRES: dict[str, tuple[str, ...]] = {
     "cac": ("spend", "users"),
     "budget_execution": ("spend",),
-    "campaign_roi": ("spend", "campaigns", "assignments", "transactions"),
+    "cac_all_in": ("spend", "users"),
     "ltv_cac": ("spend", "users", "transactions", "events"),
 }
-#: Spend channels that acquire no users (excluded from CAC).
+#: Spend channels that acquire no users (excluded from paid CAC). ``internal`` is spend not
+#: bought through an acquisition channel: the bank's own campaign operations, rewards
+#: handling, content, staff training, tech, service and the reserve.
 NON_ACQUISITION_CHANNELS: tuple[str, ...] = ("internal",)
+#: Spend categories that are not acquisition spend (excluded from all-in CAC).
+NON_ACQUISITION_CATEGORIES: tuple[str, ...] = ("tech", "service", "reserve", "training")
 #: A channel whose CAC is at least this multiple of the median channel's is flagged.
 FAR_ABOVE_MEDIAN = 2.0
-CONTROL = "control"
 
 
 def _spend_in(spend: ibis.Table, w: Window) -> ibis.Table:
@@ -267,141 +248,37 @@ def ltv_cac_measure(table: pd.DataFrame) -> Measure:
     return value
 
 
-# -- campaigns --------------------------------------------------------------------------------------
-def campaigns_in_scope(campaigns: ibis.Table, w: Window,
-                       campaign_ids: Sequence[str] = ()) -> ibis.Table:
-    """Campaigns overlapping P (restricted to ``campaign_ids`` when given) with their window.
+# -- money bridge and all-in CAC ----------------------------------------------------------------
+def money_bridge(spend: ibis.Table, w: Window) -> pd.DataFrame:
+    """Spend of P by category × channel × campaign, one row each (currency).
 
-    Columns: ``campaign_id``, ``name``, ``window_start`` = max(start, P start),
-    ``window_end`` = min(end, P end) (dates). An engine expression.
+    Columns: ``category``, ``channel``, ``campaign_id`` (``None`` = not attributed to a
+    campaign, shown as its own row), ``amount``, ``share`` (of P's total). Every other spend
+    view (by category, by channel, by campaign) is a sum of these rows, so all of them add up
+    to the same total.
     """
-    c = campaigns.filter(campaigns["start"] <= w.end, campaigns["end"] >= w.start)
-    if campaign_ids:
-        c = c.filter(c.campaign_id.isin(list(campaign_ids)))
-    return c.select("campaign_id", "name",
-                    window_start=ibis.greatest(c["start"], ibis.literal(w.start)),
-                    window_end=ibis.least(c["end"], ibis.literal(w.end)))
+    s = _spend_in(spend, w)
+    df = execute(s.group_by("category", "channel", "campaign_id").aggregate(
+        amount=s.amount.sum()))
+    df["amount"] = df["amount"].astype("float64").fillna(0.0)
+    df["share"] = ratio_column(df["amount"], pd.Series(df["amount"].sum(), df.index))
+    df["campaign_id"] = df["campaign_id"].astype("object").where(df["campaign_id"].notna(), None)
+    return df.sort_values(["category", "channel", "campaign_id"], na_position="last"
+                          ).reset_index(drop=True)
 
 
-def _assigned(assignments: ibis.Table, scope: ibis.Table) -> ibis.Table:
-    a = assignments.join(scope.select("campaign_id", "window_start", "window_end"),
-                         "campaign_id")
-    return a.filter(a.assigned_at.date() <= a.window_end)
-
-
-def campaign_roi(campaigns: ibis.Table, assignments: ibis.Table, transactions: ibis.Table,
-                 spend: ibis.Table, w: Window, *, campaign_ids: Sequence[str] = (),
-                 margins: Mapping[str, float]) -> pd.DataFrame:
-    """ROI of each campaign in scope (definitions in the module docstring); not suppressed.
-
-    Three engine queries (the scope dimension, the per-group margins and rewards, the
-    campaign spend). Columns as the ``campaign_roi`` breakdown, without ``suppressed``.
-    """
-    scope = campaigns_in_scope(campaigns, w, campaign_ids)
-    camp = execute(scope)
-    a = _assigned(assignments, scope)
-    a = a.mutate(treated=a.variant != CONTROL)
-    s = transactions.filter(w.has_ts(transactions.ts), transactions.status == "success")
-    st = s.select(tx_user=s.user_id, tx_date=s.ts.date(), margin=margin_expr(s.type, margins))
-    keys = a.select("campaign_id", "user_id", "window_start", "window_end")
-    pu = keys.join(st, [keys.user_id == st.tx_user, st.tx_date >= keys.window_start,
-                        st.tx_date <= keys.window_end])
-    pu = pu.group_by(pu_campaign=pu.campaign_id, pu_user=pu.user_id).aggregate(
-        user_margin=pu.margin.sum())
-    g = a.left_join(pu, [a.campaign_id == pu.pu_campaign, a.user_id == pu.pu_user])
-    reward_day = ibis.coalesce(g.converted_at, g.assigned_at).date()
-    in_window = (reward_day >= g.window_start) & (reward_day <= g.window_end)
-    grp = execute(g.group_by("campaign_id", "treated").aggregate(
-        users=g.count(), margin=g.user_margin.fill_null(0.0).sum(),
-        reward_cost=g.reward_cost.sum(where=in_window)))
-    sp = _spend_in(spend, w)
-    sp = sp.filter(sp.campaign_id.notnull())
-    cspend = execute(sp.group_by("campaign_id").aggregate(campaign_spend=sp.amount.sum()))
-
-    rows = []
-    for _, c in camp.sort_values("campaign_id").iterrows():
-        cid = c["campaign_id"]
-        gi = grp[grp["campaign_id"] == cid]
-        tr, co = gi[gi["treated"]], gi[~gi["treated"]]
-        n_t = int(tr["users"].sum())
-        n_c = int(co["users"].sum())
-        m_t, _ = safe_ratio(float(tr["margin"].sum()), n_t)
-        m_c, _ = safe_ratio(float(co["margin"].sum()), n_c)
-        reward = float(gi["reward_cost"].fillna(0.0).sum())
-        cs = float(cspend.loc[cspend["campaign_id"] == cid, "campaign_spend"].sum())
-        cost = reward + cs
-        note = None
-        if not margins:
-            note = "no revenue.margin_per_txn in the params: margin unknown"
-        elif n_t == 0:
-            note = "no treated users assigned in the window"
-        elif n_c == 0:
-            note = "no control group: incremental margin unknown"
-        incremental = math.nan if note else (m_t - m_c) * n_t
-        roi, roi_note = safe_ratio(incremental - cost, cost, what="campaign cost")
-        rows.append({
-            "campaign_id": cid, "name": c["name"],
-            "window_start": pd.Timestamp(c["window_start"]).date(),
-            "window_end": pd.Timestamp(c["window_end"]).date(),
-            "treated_users": n_t, "control_users": n_c,
-            "treated_margin_per_user": m_t, "control_margin_per_user": m_c,
-            "incremental_margin": incremental, "reward_cost": reward, "campaign_spend": cs,
-            "cost": cost, "roi": math.nan if note else roi, "note": note or roi_note,
-        })
-    cols = ["campaign_id", "name", "window_start", "window_end", "treated_users",
-            "control_users", "treated_margin_per_user", "control_margin_per_user",
-            "incremental_margin", "reward_cost", "campaign_spend", "cost", "roi", "note"]
-    return pd.DataFrame(rows, columns=cols)
-
-
-def campaign_roi_measure(roi: pd.DataFrame) -> Measure:
-    """Headline ROI: ``(Σ incremental − Σ cost) ÷ Σ cost`` over campaigns with an incremental."""
-    ok = roi["incremental_margin"].notna()
-    if not ok.any():
-        why = "no campaign in scope overlaps P" if roi.empty else "; ".join(
-            f"{c}: {n}" for c, n in zip(roi["campaign_id"], roi["note"], strict=True))
-        return Measure.missing(why)
-    inc, cost = float(roi.loc[ok, "incremental_margin"].sum()), float(roi.loc[ok, "cost"].sum())
-    m = Measure.ratio(inc - cost, cost, what="campaign cost")
-    left_out = sorted(roi.loc[~ok, "campaign_id"])
-    if left_out and m.note is None:
-        m = Measure(m.value, m.numerator, m.denominator,
-                    f"left out (no incremental margin): {', '.join(left_out)}")
-    return m
-
-
-def campaign_reach(campaigns: ibis.Table, assignments: ibis.Table, w: Window, *,
-                   campaign_ids: Sequence[str] = ()) -> pd.DataFrame:
-    """Reach and participation by campaign and touch channel, one engine query.
-
-    Columns: ``campaign_id``, ``touch_channel``, ``assigned``, ``reached``, ``converted``
-    (counts), ``reach_rate``, ``conversion_rate`` (ratios of assigned). Definitions in the
-    module docstring; not suppressed.
-    """
-    a = _assigned(assignments, campaigns_in_scope(campaigns, w, campaign_ids))
-    converted = a.converted_at.notnull() & (a.converted_at.date() <= a.window_end)
-    df = execute(a.group_by("campaign_id", "touch_channel").aggregate(
-        assigned=a.count(), reached=a.count(where=a.reached.fill_null(False)),
-        converted=a.count(where=converted)))
-    df["reach_rate"] = ratio_column(df["reached"], df["assigned"])
-    df["conversion_rate"] = ratio_column(df["converted"], df["assigned"])
-    return df.sort_values(["campaign_id", "touch_channel"]).reset_index(drop=True)
-
-
-def reach_by_campaign(by_touch: pd.DataFrame) -> pd.DataFrame:
-    """Campaign totals of :func:`campaign_reach` (sums of counts, rates recomputed)."""
-    df = by_touch.groupby("campaign_id", as_index=False)[
-        ["assigned", "reached", "converted"]].sum()
-    df["reach_rate"] = ratio_column(df["reached"], df["assigned"])
-    df["conversion_rate"] = ratio_column(df["converted"], df["assigned"])
-    return df
+def cac_all_in(spend: ibis.Table, users: ibis.Table, w: Window) -> Measure:
+    """All-in CAC: acquisition spend of P (every category but :data:`NON_ACQUISITION_CATEGORIES`,
+    any channel, ``internal`` included) ÷ all users registered in P (currency per user)."""
+    s = _spend_in(spend, w)
+    s = s.filter(~s.category.isin(list(NON_ACQUISITION_CATEGORIES)))
+    amount = float(execute(s.aggregate(a=s.amount.sum()))["a"].fillna(0.0).iloc[0])
+    u = users.filter(w.has_ts(users.registered_at))
+    new = float(execute(u.aggregate(n=u.count()))["n"].iloc[0])
+    return Measure.ratio(amount, new, what="new users in P")
 
 
 # -- family interface -----------------------------------------------------------------------------
-def _campaign_ids(p: Params) -> tuple[str, ...]:
-    return tuple(c.id for c in p.campaigns)
-
-
 def headline(t: Mapping[str, ibis.Table], w: Window, p: Params) -> dict[str, Measure]:
     """The budget KPIs of window ``w`` (KPIs whose tables are missing are NaN with a note).
 
@@ -414,13 +291,10 @@ def headline(t: Mapping[str, ibis.Table], w: Window, p: Params) -> dict[str, Mea
     if all(n in t for n in KPI_REQUIRES["cac"]):
         cac = cac_by_channel(t["spend"], t["users"], w)
         out["cac"] = cac_measure(cac)
+        out["cac_all_in"] = cac_all_in(t["spend"], t["users"], w)
         if all(n in t for n in KPI_REQUIRES["ltv_cac"]):
             ltv, _ = _ltv_tables(t, w, p)
             out["ltv_cac"] = ltv_cac_measure(ltv_cac_by_channel(ltv, cac))
-    if all(n in t for n in KPI_REQUIRES["campaign_roi"]):
-        roi = campaign_roi(t["campaigns"], t["assignments"], t["transactions"], t["spend"], w,
-                           campaign_ids=_campaign_ids(p), margins=p.revenue.margin_per_txn)
-        out["campaign_roi"] = campaign_roi_measure(roi)
     return with_missing(out, KPI_REQUIRES, t)
 
 
@@ -429,10 +303,13 @@ def _ltv_tables(t: Mapping[str, ibis.Table], w: Window,
     """LTV by channel and the LTV curve (one cohort query), from :mod:`review.metrics.value`."""
     rev = p.revenue
     act = ltv_cohort_activity(t["users"], t["transactions"], t["events"], w,
-                              margins=rev.margin_per_txn)
+                              margins=rev.margin_per_txn, balances=t.get("balances"),
+                              aum_margin_annual=rev.aum_margin_annual)
     kw = {"horizon_months": rev.ltv_horizon_months,
           "monthly_discount_rate": rev.monthly_discount_rate}
-    return ltv_by_channel(act, margins=rev.margin_per_txn, **kw), ltv_curve(act, **kw)
+    return (ltv_by_channel(act, margins=rev.margin_per_txn,
+                           aum_margin_annual=rev.aum_margin_annual, **kw),
+            ltv_curve(act, **kw))
 
 
 def breakdowns(t: Mapping[str, ibis.Table], w: Window, p: Params) -> dict[str, pd.DataFrame]:
@@ -446,6 +323,7 @@ def breakdowns(t: Mapping[str, ibis.Table], w: Window, p: Params) -> dict[str, p
         "plan_vs_actual": plan_vs_actual(sp, w, p.budget),
         "by_channel": spend_by_channel(sp, w),
         "burn_down": burn_down(sp, w, p.budget.total if p.budget else None),
+        "money_bridge": money_bridge(sp, w),
     }
     if "users" in t:
         cac = cac_by_channel(sp, t["users"], w)
@@ -459,19 +337,4 @@ def breakdowns(t: Mapping[str, ibis.Table], w: Window, p: Params) -> dict[str, p
             out["ltv"] = ltv
             out["ltv_curve"] = curve[curve["acquisition_channel"].isin(shown)].reset_index(
                 drop=True)
-    if "campaigns" in t and "assignments" in t:
-        ids = _campaign_ids(p)
-        if "transactions" in t:
-            roi = campaign_roi(t["campaigns"], t["assignments"], t["transactions"], sp, w,
-                               campaign_ids=ids, margins=p.revenue.margin_per_txn)
-            roi.insert(6, "cell_users", roi[["treated_users", "control_users"]].min(axis=1))
-            out["campaign_roi"] = suppress_small_cells(
-                roi, "cell_users", k,
-                ["cell_users", "treated_margin_per_user", "control_margin_per_user",
-                 "incremental_margin", "roi"])
-        touch = campaign_reach(t["campaigns"], t["assignments"], w, campaign_ids=ids)
-        cols = ["assigned", "reached", "converted", "reach_rate", "conversion_rate"]
-        out["campaign_reach"] = suppress_small_cells(reach_by_campaign(touch), "assigned", k,
-                                                     cols)
-        out["campaign_reach_by_touch"] = suppress_small_cells(touch, "assigned", k, cols)
     return out

@@ -16,7 +16,8 @@ Definitions (P = the window ``[start, end]``, timestamps in the bank's local tim
   (never contacted) and the treatments are compared on the same footing. ``converted_at`` is
   taken as recorded, not re-checked against ``assigned_at`` or the campaign's dates: such
   inconsistencies are a data-validation matter and are not silently dropped here.
-* **readout** — per variant against ``control``: rate = conversions ÷ assigned users,
+* **readout** — cumulative to P's end (labelled "to date" in the report): per variant
+  against ``control``: rate = conversions ÷ assigned users,
   absolute and relative lift with 95 % intervals, pooled two-proportion p-value, Holm
   adjustment across the variants of a campaign, and the sample-ratio-mismatch (SRM)
   chi-square check of assigned users against the planned split (params
@@ -41,10 +42,12 @@ Breakdown tables (``breakdowns`` keys; stored as ``experiments.<name>``)
     ``abs_lift``, ``abs_lo``, ``abs_hi`` (difference of rates, 0–1 scale, 95 % interval);
     ``rel_lift``, ``rel_lo``, ``rel_hi`` (rate ratio − 1, e.g. 0.2 = +20 %); ``p_value``,
     ``p_holm``; ``significant`` (``p_holm < 0.05``); ``direction``
-    (``"better"``/``"worse"``/``"none"``); ``srm_chi2``, ``srm_p``, ``srm_flag`` (SRM at
-    α = 0.001, repeated on each row of the campaign); ``note``; ``suppressed`` (bool). A row
-    whose variant or control has fewer than ``min_cell_users`` users is masked (numbers NaN,
-    ``significant`` false, ``direction`` "none").
+    (``"better"``/``"worse"``/``"none"``); ``srm_chi2``, ``srm_p``, ``srm_flag`` (SRM
+    p below ``thresholds.srm_alert``), ``srm_status`` (``"red"`` below ``srm_alert``,
+    ``"amber"`` below ``srm_warn``, else ``"ok"``), repeated on each row of the campaign and
+    ``srm_status`` never masked (the split check concerns the whole campaign); ``note``; ``suppressed``
+    (bool). A row whose variant or control has fewer than ``min_cell_users`` users is masked
+    (numbers NaN, ``significant`` false, ``direction`` "none").
 
 Both tables are empty (with these columns) when no campaign in scope overlaps P.
 """
@@ -133,8 +136,17 @@ def experiment_counts(assignments: ibis.Table, campaigns: ibis.Table, w: Window,
     return df[list(COUNT_COLUMNS)].reset_index(drop=True)
 
 
+def srm_status(p_value: float, *, warn: float, alert: float) -> str:
+    """``"red"`` when the sample-ratio p-value is below ``alert``, ``"amber"`` below ``warn``,
+    else ``"ok"`` (also when it is unknown)."""
+    if p_value is None or p_value != p_value:
+        return "ok"
+    return "red" if p_value < alert else "amber" if p_value < warn else "ok"
+
+
 def readouts(counts: pd.DataFrame, planned_splits: Mapping[str, Mapping[str, float] | None],
-             *, min_cell_users: int) -> pd.DataFrame:
+             *, min_cell_users: int, srm_warn: float = 0.01,
+             srm_alert: float = 0.001) -> pd.DataFrame:
     """Experiment readout of every campaign with a control and at least one other variant.
 
     Parameters
@@ -157,17 +169,22 @@ def readouts(counts: pd.DataFrame, planned_splits: Mapping[str, Mapping[str, flo
         if CONTROL not in variants or len(variants) < 2:
             continue
         parts.append(experiment_readout(g[["campaign_id", "variant", "users", "conversions"]],
-                                        control=CONTROL, planned_split=planned_splits.get(cid)))
+                                        control=CONTROL, planned_split=planned_splits.get(cid),
+                                        srm_alpha=srm_alert))
     if not parts:
         empty = experiment_readout(pd.DataFrame(
             {"campaign_id": pd.Series(dtype="str"), "variant": pd.Series(dtype="str"),
              "users": pd.Series(dtype="int64"), "conversions": pd.Series(dtype="int64")}))
-        return empty.assign(suppressed=pd.Series(dtype="bool"))
+        return empty.assign(srm_status=pd.Series(dtype="str"),
+                            suppressed=pd.Series(dtype="bool"))
     out = pd.concat(parts, ignore_index=True)
+    # the SRM status concerns the whole campaign's split: kept when a cell is masked (its
+    # χ² and p are masked with the cell, as they would reveal the small count)
+    out["srm_status"] = [srm_status(v, warn=srm_warn, alert=srm_alert) for v in out["srm_p"]]
     out = out.assign(_cell=out[["users", "control_users"]].min(axis=1))
     value_cols = [c for c in out.columns
                   if c not in ("campaign_id", "variant", "significant", "direction",
-                               "srm_flag", "note")]
+                               "srm_flag", "srm_status", "note")]
     out = suppress_small_cells(out, "_cell", min_cell_users, value_cols=value_cols)
     small = out["suppressed"]
     out["significant"] = out["significant"] & ~small
@@ -195,11 +212,12 @@ def breakdowns(t: Mapping[str, ibis.Table], w: Window, p: Params) -> dict[str, p
         "counts": suppress_small_cells(counts, "users", k,
                                        value_cols=["users", "reached", "conversions",
                                                    "reach_rate", "rate"]),
-        "readout": readouts(counts, splits, min_cell_users=k),
+        "readout": readouts(counts, splits, min_cell_users=k,
+                            srm_warn=p.thresholds.srm_warn, srm_alert=p.thresholds.srm_alert),
     }
 
 
 __all__ = [
     "COUNT_COLUMNS", "READOUT_COLUMNS", "REQUIRES", "breakdowns", "campaigns_in_scope",
-    "experiment_counts", "headline", "readouts",
+    "experiment_counts", "headline", "readouts", "srm_status",
 ]

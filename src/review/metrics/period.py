@@ -5,6 +5,9 @@ the comparison period, and its breakdown tables for the period. Targets, attainm
 status and period-over-period change are added here, so every consumer (notebooks, findings,
 ``metrics.json``, the index page) reads one :class:`~review.metrics.result.PeriodMetrics`.
 
+A period spanning several calendar months reports the activity ratios of
+:data:`MONTHLY_MEAN_KPIS` as the mean of its months (counts and amounts are P's totals).
+
 A family whose required tables are missing from the source yields ``NaN`` KPIs with the note
 "needs table …" and no breakdowns; the report shows "not available" for those blocks.
 """
@@ -20,6 +23,7 @@ import ibis
 from ibis.backends import BaseBackend
 
 from review.config import Params
+from review.core.calendar import month_end, month_start
 from review.data.connect import available_tables
 from review.data.contract import TABLES
 from review.kpis import KPI_CATALOG
@@ -34,9 +38,50 @@ COMPARE_BREAKDOWNS: dict[str, tuple[str, ...]] = {"funnel": ("steps",)}
 
 #: Family modules of :mod:`review.metrics`, in report order.
 FAMILIES: tuple[str, ...] = (
-    "acquisition", "activity", "retention", "funnel", "lifecycle", "value", "budget", "risk",
+    "acquisition", "activity", "retention", "funnel", "lifecycle", "value", "campaigns", "budget", "risk",
     "satisfaction", "market", "experiments",
 )
+
+
+#: Activity ratios reported, for a period spanning several calendar months, as the mean of
+#: its months (季度月均), so that a monthly target means the same in a quarterly report.
+#: Counts and amounts stay totals of P.
+MONTHLY_MEAN_KPIS: tuple[str, ...] = (
+    "mau_ratio", "stickiness", "logins_per_active_day", "light_op_share", "reactivation_rate",
+)
+
+
+def month_windows(w: Window) -> list[Window]:
+    """The calendar months of ``w``, each cut to ``w`` (one window when ``w`` is in one month)."""
+    out, start = [], w.start
+    while start <= w.end:
+        out.append(Window(start, min(w.end, month_end(start))))
+        start = month_start(start, 1)
+    return out
+
+
+def headline_of(mod: ModuleType, t: Mapping[str, ibis.Table], w: Window,
+                params: Params) -> dict[str, Measure]:
+    """``mod.headline`` of ``w``; the :data:`MONTHLY_MEAN_KPIS` among its KPIs are replaced by
+    the mean of their values over the calendar months of ``w`` when it spans several (months
+    where a ratio is undefined are left out of the mean and named in the note)."""
+    out = dict(mod.headline(t, w, params))
+    months = month_windows(w)
+    keys = [k for k in MONTHLY_MEAN_KPIS if k in out]
+    if len(months) < 2 or not keys:
+        return out
+    per_month = [mod.headline(t, m, params) for m in months]
+    for k in keys:
+        vals = [(m, pm[k].value) for m, pm in zip(months, per_month, strict=True)]
+        ok = [v for _, v in vals if not math.isnan(v)]
+        if not ok:
+            out[k] = Measure.missing(f"undefined in every month of P ({out[k].note})")
+            continue
+        gaps = [f"{m.start:%Y-%m}" for m, v in vals if math.isnan(v)]
+        note = f"mean of {len(ok)} months" + (f" (undefined in {', '.join(gaps)})"
+                                               if gaps else "")
+        out[k] = Measure(sum(ok) / len(ok), note=note)
+    return out
 
 
 def family_module(name: str) -> ModuleType:
@@ -79,8 +124,8 @@ def compute_period(con: BaseBackend, params: Params, *,
             current.update({k: Measure.missing(note) for k in keys})
             previous.update({k: Measure.missing(note) for k in keys})
             continue
-        current.update(_only(mod.headline(t, w, params), keys, fam))
-        previous.update(_only(mod.headline(t, cw, params), keys, fam))
+        current.update(_only(headline_of(mod, t, w, params), keys, fam))
+        previous.update(_only(headline_of(mod, t, cw, params), keys, fam))
         for name, df in mod.breakdowns(t, w, params).items():
             tables[f"{fam}.{name}"] = df
         if fam in COMPARE_BREAKDOWNS:

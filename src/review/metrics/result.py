@@ -20,6 +20,18 @@ from review.core.files import pretty_json
 
 Rag = Literal["green", "amber", "red"]
 
+#: Result tables ``metrics.json`` carries besides the KPIs (key → breakdown table), so a
+#: scheduler or a test can read every campaign and experiment figure a manager sees: per
+#: campaign, variant and touch channel the counts, rates, lifts with intervals, p, Holm p,
+#: SRM χ² and p, cost and ROI. Small cells are masked there exactly as in the report.
+RESULT_TABLES: dict[str, str] = {
+    "campaigns": "campaigns.summary",
+    "campaign_variants": "campaigns.by_variant",
+    "campaign_touch_channels": "campaigns.by_touch",
+    "campaign_coverage": "campaigns.coverage",
+    "experiments": "experiments.readout",
+}
+
 
 @dataclass(frozen=True)
 class KpiValue:
@@ -71,7 +83,8 @@ class PeriodMetrics:
     provenance: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
-        """The machine-readable ``metrics.json`` content (KPIs only, deterministic)."""
+        """The machine-readable ``metrics.json`` content (deterministic): the KPIs and the
+        campaign and experiment results of :data:`RESULT_TABLES`."""
         return {
             "period": self.period,
             "start": self.start,
@@ -80,6 +93,8 @@ class PeriodMetrics:
             "currency": self.currency,
             "kpis": {k: v.to_json() for k, v in sorted(self.kpis.items())},
             "missing_tables": sorted(self.missing_tables),
+            "results": {key: _records(self.tables[name])
+                        for key, name in RESULT_TABLES.items() if name in self.tables},
         }
 
     def save(self, folder: str | Path) -> None:
@@ -108,6 +123,23 @@ class PeriodMetrics:
                    lang=meta["lang"], currency=m["currency"], kpis=kpis, tables=tables,
                    missing_tables=m["missing_tables"], quality=meta["quality"],
                    provenance=meta.get("provenance", {}))
+
+
+def _records(df: pd.DataFrame) -> list[dict[str, Any]]:
+    """A table as JSON records: NaN → null, dates → ISO strings, numpy scalars → Python."""
+    out = []
+    for row in df.to_dict(orient="records"):
+        rec = {}
+        for k, v in row.items():
+            if hasattr(v, "isoformat"):
+                v = v.isoformat()
+            elif hasattr(v, "item"):  # numpy scalar
+                v = v.item()
+            if v is not None and not isinstance(v, (str, bool)) and pd.isna(v):
+                v = None
+            rec[str(k)] = _json_number(v)
+        out.append(rec)
+    return out
 
 
 def _json_number(v: Any) -> Any:

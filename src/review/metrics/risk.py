@@ -18,10 +18,12 @@ Daily control charts
 --------------------
 For each day ``d`` of P with denominator ``n_d`` (attempted mobile transactions or logins):
 
-* the centre line is the baseline rate of the comparison window ``Window(*p.comparison)``
-  pooled over its days (Σ numerators ÷ Σ denominators); when the comparison window has no
-  denominator at all, the median of P's daily rates is used instead
-  (``centre_source = 'period_median'``);
+* the centre line comes from the baseline: the ``thresholds.baseline_days`` (default 84)
+  days before P, pooled over its days (Σ numerators ÷ Σ denominators), excluding baseline
+  days outside the limits and pooling again until no day leaves (:func:`clean_centre`), so
+  an incident never widens the limits it is judged by, and P's own days never set them;
+  when the baseline has no denominator at all, the median of P's daily rates is used
+  instead (``centre_source = 'period_median'``);
 * failure rate and abnormal logins are proportions: a p-chart,
   ``limits = centre ± 3·sqrt(centre·(1 − centre) / n_d)``;
 * crashes are counts per login (a login can be followed by several crashes): a u-chart,
@@ -50,7 +52,9 @@ Breakdown tables (``breakdowns()`` keys; stored as ``risk.<name>``)
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
+from datetime import timedelta
 from typing import Literal
 
 import ibis
@@ -133,15 +137,61 @@ def _on_days(daily: pd.DataFrame, w: Window) -> pd.DataFrame:
 
 
 # -- control charts (pure pandas) --------------------------------------------------------------------
+def baseline_window(w: Window, days: int) -> Window:
+    """The ``days`` calendar days just before P: the control charts' baseline."""
+    return Window(w.start - timedelta(days=days), w.start - timedelta(days=1))
+
+
+def clean_centre(counts: pd.Series, totals: pd.Series, *, kind: Literal["p", "u"] = "p",
+                 sigmas: float = SIGMAS, max_rounds: int = 50) -> tuple[float, int]:
+    """Centre rate of a baseline with its out-of-limit points excluded, iterated to stability.
+
+    Round 1 pools every baseline point with a denominator (Σ counts ÷ Σ totals); each round
+    drops the points outside ``centre ± sigmas·spread`` (p- or u-chart spread at the point's
+    denominator) and pools the rest again, until no point leaves. Returns the centre and the
+    number of points excluded (``NaN``, 0 when the baseline has no denominator).
+    """
+    x = counts.astype("float64").to_numpy()
+    n = totals.astype("float64").to_numpy()
+    keep = n > 0
+    if not keep.any():
+        return math.nan, 0
+    centre = x[keep].sum() / n[keep].sum()
+    for _ in range(max_rounds):
+        spread = _spread(centre, n, kind)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            rate = np.where(n > 0, x / np.where(n > 0, n, 1), np.nan)
+        out = keep & ((rate > centre + sigmas * spread) | (rate < centre - sigmas * spread))
+        if not out.any():
+            break
+        keep = keep & ~out
+        if not keep.any():
+            break
+        centre = x[keep].sum() / n[keep].sum()
+    return float(centre), int(((n > 0) & ~keep).sum())
+
+
+def _spread(centre: float, n: np.ndarray | pd.Series, kind: str) -> np.ndarray:
+    n = np.asarray(n, dtype="float64")
+    with np.errstate(invalid="ignore", divide="ignore"):
+        safe = np.where(n > 0, n, np.nan)
+        if kind == "p":
+            return np.sqrt(centre * (1.0 - centre) / safe)
+        return np.sqrt(centre / safe)
+
+
 def control_chart(daily: pd.DataFrame, count_col: str, total_col: str, w: Window,
-                  comparison: Window, *, kind: Literal["p", "u"] = "p", scale: float = 1.0,
+                  baseline: Window, *, kind: Literal["p", "u"] = "p", scale: float = 1.0,
                   sigmas: float = SIGMAS) -> pd.DataFrame:
     """Daily rate of ``count_col`` per ``total_col`` in ``w`` with p- or u-chart limits.
 
     Parameters
     ----------
     daily
-        Daily counts covering ``w`` and ``comparison`` (``date`` plus the two columns).
+        Daily counts covering ``w`` and ``baseline`` (``date`` plus the two columns).
+    baseline
+        The window the centre line comes from (:func:`baseline_window`), cleaned of its
+        out-of-limit days (:func:`clean_centre`); P's own days never set their limits.
     kind
         ``"p"``: ``centre ± sigmas·sqrt(centre(1−centre)/n)``; ``"u"``:
         ``centre ± sigmas·sqrt(centre/n)`` (module docstring).
@@ -153,21 +203,17 @@ def control_chart(daily: pd.DataFrame, count_col: str, total_col: str, w: Window
     DataFrame
         One row per day of ``w``: ``date``, the two count columns, ``rate``, ``centre``,
         ``lcl``, ``ucl`` (scaled), ``flagged`` (rate > ucl), ``centre_source``
-        (``comparison`` or ``period_median``).
+        (``baseline`` or ``period_median``), ``baseline_excluded`` (baseline days left out).
     """
     cur = _on_days(daily[["date", count_col, total_col]], w)
-    in_base = daily["date"].map(lambda d: comparison.start <= d <= comparison.end).astype(bool)
-    base = daily[in_base]  # a boolean Series: an empty list would select no columns
+    base = _on_days(daily[["date", count_col, total_col]], baseline)
     n = cur[total_col].astype("float64")
     rate = ratio_column(cur[count_col], cur[total_col])
-    if base[total_col].sum() > 0:
-        centre, source = base[count_col].sum() / base[total_col].sum(), "comparison"
-    else:
+    centre, excluded = clean_centre(base[count_col], base[total_col], kind=kind, sigmas=sigmas)
+    source = "baseline"
+    if math.isnan(centre):
         centre, source = float(rate.median()), "period_median"  # NaN if P has no data
-    if kind == "p":
-        spread = np.sqrt(centre * (1.0 - centre) / n.where(n > 0))
-    else:
-        spread = np.sqrt(centre / n.where(n > 0))
+    spread = pd.Series(_spread(centre, n, kind), index=cur.index)
     ucl = centre + sigmas * spread
     lcl = (centre - sigmas * spread).clip(lower=0.0)
     cur["rate"] = rate * scale
@@ -176,26 +222,27 @@ def control_chart(daily: pd.DataFrame, count_col: str, total_col: str, w: Window
     cur["ucl"] = ucl * scale
     cur["flagged"] = (rate > ucl).fillna(False).astype(bool)
     cur["centre_source"] = source
+    cur["baseline_excluded"] = excluded
     return cur
 
 
-def failure_rate_daily(transactions: ibis.Table, w: Window, comparison: Window) -> pd.DataFrame:
+def failure_rate_daily(transactions: ibis.Table, w: Window, baseline: Window) -> pd.DataFrame:
     """Daily mobile failure rate (ratio) of P with a p-chart (module docstring)."""
-    daily = daily_mobile_transactions(transactions, w, comparison)
-    return control_chart(daily, "failed", "attempted", w, comparison, kind="p")
+    daily = daily_mobile_transactions(transactions, w, baseline)
+    return control_chart(daily, "failed", "attempted", w, baseline, kind="p")
 
 
-def abnormal_logins_daily(events: ibis.Table, w: Window, comparison: Window) -> pd.DataFrame:
+def abnormal_logins_daily(events: ibis.Table, w: Window, baseline: Window) -> pd.DataFrame:
     """Daily risk-flagged logins per 10,000 logins of P with a p-chart (module docstring)."""
-    daily = daily_login_counts(events, w, comparison)
-    return control_chart(daily, "flagged_logins", "logins", w, comparison, kind="p",
+    daily = daily_login_counts(events, w, baseline)
+    return control_chart(daily, "flagged_logins", "logins", w, baseline, kind="p",
                          scale=10_000)
 
 
-def crash_daily(events: ibis.Table, w: Window, comparison: Window) -> pd.DataFrame:
+def crash_daily(events: ibis.Table, w: Window, baseline: Window) -> pd.DataFrame:
     """Daily crashes per 1,000 logins of P with a u-chart (module docstring)."""
-    daily = daily_login_counts(events, w, comparison)
-    return control_chart(daily, "crashes", "logins", w, comparison, kind="u", scale=1_000)
+    daily = daily_login_counts(events, w, baseline)
+    return control_chart(daily, "crashes", "logins", w, baseline, kind="u", scale=1_000)
 
 
 def biometric_by_age(events: ibis.Table, users: ibis.Table, w: Window) -> pd.DataFrame:
@@ -240,7 +287,7 @@ def headline(t: Mapping[str, ibis.Table], w: Window, p: Params) -> dict[str, Mea
 
 def breakdowns(t: Mapping[str, ibis.Table], w: Window, p: Params) -> dict[str, pd.DataFrame]:
     """The risk breakdown tables of P (module docstring); one events scan for the charts."""
-    cw = Window(*p.comparison)
+    cw = baseline_window(w, p.thresholds.baseline_days)
     out: dict[str, pd.DataFrame] = {}
     if "transactions" in t:
         out["failure_daily"] = failure_rate_daily(t["transactions"], w, cw)

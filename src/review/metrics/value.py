@@ -42,9 +42,10 @@ LTV (lifetime value per new user, by acquisition channel)
   after P's end is never read (a rerun gives the same numbers).
 * Observed retention ``r(m)`` = active users at age ``m`` ÷ users of the cohorts observable at
   age ``m`` (pooled over the channel's cohorts).
-* Margin per active user-month ``a`` = margin of the cohorts' successful transactions
-  (``p.revenue.margin_per_txn`` by type; types without an entry earn 0) ÷ active user-months,
-  pooled over the observed ages.
+* Margin per active user-month ``a`` = value (:func:`user_month_value`: margins of the
+  successful transactions, ``p.revenue.margin_per_txn`` by type, plus month-end AUM ×
+  ``p.revenue.aum_margin_annual`` ÷ 12 when ``balances`` exist) of the cohorts' active
+  user-months ÷ active user-months, pooled over the observed ages.
 * Projection: observed ``r(m)`` up to the last observed age ``M``; beyond it
   ``r(m) = r(M)·q^(m−M)`` with ``q = min(1, r(M)/r(M−1))`` (the last observed month-over-month
   ratio; ``q = 0`` when ``r(M−1) = 0``). A channel with fewer than two observed ages cannot be
@@ -295,19 +296,58 @@ def margin_expr(txn_type: ibis.StringValue, margins: Mapping[str, float]) -> ibi
                                else_=0.0).cast("float64")
 
 
+def user_month_value(w: Window, *, transactions: ibis.Table | None = None,
+                     balances: ibis.Table | None = None, margins: Mapping[str, float],
+                     aum_margin_annual: float = 0.0) -> ibis.Table | None:
+    """THE value function: value of each user in each calendar month of ``w`` (engine side).
+
+    ``value = txn_margin + aum_margin`` (currency), where ``txn_margin`` = Σ margin
+    (``margins`` by type; other types earn 0) of the user's successful transactions with
+    ``ts`` in ``w`` and month ``m``, and ``aum_margin`` = AUM of the user's ``balances`` row of
+    month end ``m`` (inside ``w``) × ``aum_margin_annual`` ÷ 12. Summed over a window this is
+    "Σ transaction margins + mean AUM × aum_margin_annual × months ÷ 12" (a month without a
+    balances row counts AUM 0). Campaign ROI (in period and projected), incremental value
+    and LTV all use this function, so they cannot disagree about what a customer is worth.
+
+    Returns an expression with ``user_id``, ``month_idx`` (:func:`month_index`),
+    ``txn_margin``, ``aum_margin``, ``value``; one row per user-month with a transaction or a
+    balance. ``None`` when neither table is given.
+    """
+    parts = []
+    zero = ibis.literal(0.0, type="float64")
+    if transactions is not None:
+        s = successful_transactions(transactions, w)
+        parts.append(s.select("user_id", month_idx=month_index(s.ts),
+                              txn_margin=margin_expr(s.type, margins), aum_margin=zero))
+    if balances is not None and aum_margin_annual:
+        b = balances.filter(w.has_date(balances.month))
+        parts.append(b.select("user_id", month_idx=month_index(b.month), txn_margin=zero,
+                              aum_margin=(b.aum.cast("float64") * (aum_margin_annual / 12.0))
+                              .fill_null(0.0)))
+    if not parts:
+        return None
+    u = parts[0] if len(parts) == 1 else parts[0].union(parts[1], distinct=False)
+    g = u.group_by("user_id", "month_idx").aggregate(txn_margin=u.txn_margin.sum(),
+                                                       aum_margin=u.aum_margin.sum())
+    return g.mutate(value=g.txn_margin + g.aum_margin)
+
+
 def ltv_cohort_activity(users: ibis.Table, transactions: ibis.Table, events: ibis.Table,
                         w: Window, *, margins: Mapping[str, float],
+                        balances: ibis.Table | None = None, aum_margin_annual: float = 0.0,
                         cohort_months: int = TREND_MONTHS) -> pd.DataFrame:
-    """Observed activity and margin of the channel cohorts by age (two engine queries).
+    """Observed activity and value of the channel cohorts by age (two engine queries).
 
-    Cohorts, ages, observability and activity as in the module docstring.
+    Cohorts, ages, observability and activity as in the module docstring. The value of an
+    active user-month is :func:`user_month_value` (transaction margins, plus the AUM margin
+    when ``balances`` and ``aum_margin_annual`` are given).
 
     Returns
     -------
     DataFrame
         One row per ``acquisition_channel`` and observable ``age`` (months): ``cohort_users``
         (users of the cohorts observable at that age), ``active_users`` (of them active at
-        that age), ``margin`` (currency, their successful transactions at that age).
+        that age), ``margin`` (currency, the value of those active users at that age).
     """
     cw = trend_window(w, cohort_months)
     last_full = _index_of(w.end) if _month_end(w.end) == w.end else _index_of(w.end) - 1
@@ -316,13 +356,17 @@ def ltv_cohort_activity(users: ibis.Table, transactions: ibis.Table, events: ibi
     sizes = execute(reg.group_by("acquisition_channel", "cohort").aggregate(n=reg.count()))
 
     logins = events.filter(events.event == "login", cw.has_ts(events.ts)).select(
-        "user_id", active_month=month_index(events.ts),
-        margin=ibis.literal(0.0, type="float64"))
+        "user_id", active_month=month_index(events.ts))
     s = successful_transactions(transactions, cw)
-    txns = s.select("user_id", active_month=month_index(s.ts),
-                    margin=margin_expr(s.type, margins))
-    act = logins.union(txns, distinct=False)
-    user_months = act.group_by("user_id", "active_month").aggregate(margin=act.margin.sum())
+    txns = s.select("user_id", active_month=month_index(s.ts))
+    active = logins.union(txns, distinct=True)
+    val = user_month_value(cw, transactions=transactions, balances=balances, margins=margins,
+                           aum_margin_annual=aum_margin_annual)
+    val = val.select(v_user=val.user_id, v_month=val.month_idx, margin=val.value)
+    user_months = active.left_join(val, [active.user_id == val.v_user,
+                                         active.active_month == val.v_month])
+    user_months = user_months.select("user_id", "active_month",
+                                     margin=user_months.margin.fill_null(0.0))
     j = reg.join(user_months, "user_id")
     j = j.mutate(age=j.active_month - j.cohort).filter(
         (_.age >= 0) & (_.active_month <= last_full))
@@ -339,7 +383,8 @@ def ltv_cohort_activity(users: ibis.Table, transactions: ibis.Table, events: ibi
     out = out.astype({"acquisition_channel": "str", "age": "int64", "cohort_users": "int64"})
     out = out.merge(agg, on=["acquisition_channel", "age"], how="left")
     out["active_users"] = out["active_users"].fillna(0).astype("int64")
-    out["margin"] = out["margin"].astype("float64").fillna(0.0)
+    # to the micro-unit: a parallel engine sums doubles in any order (last-bit noise)
+    out["margin"] = out["margin"].astype("float64").fillna(0.0).round(6)
     return out.sort_values(["acquisition_channel", "age"]).reset_index(drop=True)
 
 
@@ -406,11 +451,13 @@ def _ltv_parameters(g: pd.DataFrame) -> dict:
 
 def ltv_by_channel(activity: pd.DataFrame, *, horizon_months: int,
                    monthly_discount_rate: float,
-                   margins: Mapping[str, float] | None = None) -> pd.DataFrame:
+                   margins: Mapping[str, float] | None = None,
+                   aum_margin_annual: float = 0.0) -> pd.DataFrame:
     """LTV per new user by acquisition channel (currency), from :func:`ltv_cohort_activity`.
 
-    ``LTV = Σ_{m<H} r(m)·a/(1+d)^m`` (module docstring). ``margins`` is only checked for
-    emptiness: with no margin assumptions every LTV is ``NaN`` with a note.
+    ``LTV = Σ_{m<H} r(m)·a/(1+d)^m`` (module docstring). ``margins`` and
+    ``aum_margin_annual`` are only checked for emptiness: with no value assumption at all
+    every LTV is ``NaN`` with a note.
 
     Returns
     -------
@@ -426,8 +473,9 @@ def ltv_by_channel(activity: pd.DataFrame, *, horizon_months: int,
         prm = _ltv_parameters(g)
         ltv = float(curve.loc[curve["acquisition_channel"] == ch, "discounted_margin"].sum())
         note = prm["note"]
-        if margins is not None and not margins:
-            note = "no revenue.margin_per_txn in the params: margin unknown"
+        if margins is not None and not margins and not aum_margin_annual:
+            note = ("no revenue.margin_per_txn nor revenue.aum_margin_annual in the params: "
+                    "margin unknown")
         rows.append({
             "acquisition_channel": ch,
             "cohort_users": int(g.loc[g["age"] == 0, "cohort_users"].sum()),

@@ -10,7 +10,6 @@ tables are missing displays "not available: needs table …" and the notebook go
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Sequence
 from datetime import date
 
@@ -113,16 +112,49 @@ def report_header(pm: PeriodMetrics, cfg: Params) -> None:
 
 
 def overview(pm: PeriodMetrics, cfg: Params) -> None:
-    """活动概述: period, campaigns in scope and their participation, headline volumes."""
+    """活动概述: campaigns in scope (participants in P and to date, labelled), customers
+    covered (distinct treated people, 人; person-campaigns 人次), headline volumes (all
+    channels, labelled)."""
     lang = _lang(cfg)
     show.heading("block.overview", lang, level=3)
-    reach = pm.tables.get("budget.campaign_reach")
-    campaigns = len(reach) if reach is not None else 0
-    assigned = float(reach["assigned"].sum()) if reach is not None and campaigns else math.nan
+    summary = pm.tables.get("campaigns.summary")
+    cov = pm.tables.get("campaigns.coverage")
+    campaigns = len(summary) if summary is not None else 0
+    people = cov.iloc[0] if cov is not None and len(cov) else None
     _narrate("narr.overview", cfg, campaigns=campaigns,
-             assigned=_fmt(assigned, "count", pm, cfg),
+             covered=_fmt(people["people_period"] if people is not None else None,
+                          "count", pm, cfg),
+             person_campaigns=_fmt(people["person_campaigns_period"]
+                                   if people is not None else None, "count", pm, cfg),
+             covered_to_date=_fmt(people["people_to_date"] if people is not None else None,
+                                  "count", pm, cfg),
              new_users=_kpi(pm, "new_users", cfg), active=_kpi(pm, "active_users", cfg),
              transactions=_kpi(pm, "transactions", cfg), gmv=_kpi(pm, "gmv", cfg))
+    if summary is None:
+        show.unavailable([tb for tb in ("campaigns", "assignments") if tb in pm.missing_tables]
+                         or ["campaigns", "assignments"], lang)
+        return
+    if summary.empty:
+        show.note("narr.no_campaigns", lang)
+        return
+    show.html(data_table(summary, [
+        Col("name", "col.campaign"), Col("start", "col.start", "date"),
+        Col("end", "col.end", "date"), Col("target_segment", "col.segment", codes="segment"),
+        Col("users_period", "col.participants_period", "count"),
+        Col("users_to_date", "col.participants_to_date", "count"),
+        Col("participation_rate", "col.participation_rate", "ratio"),
+        Col("cohort_rate", "col.cohort_rate", "ratio"),
+        Col("incremental_conversions", "col.incremental_conversions", "number"),
+        Col("cost_period", "col.cost_period", "currency"),
+        Col("roi_period", "col.roi_period", "ratio"),
+        Col("roi_projected", "col.roi_projected", "ratio")], lang, currency=pm.currency,
+        min_cell=cfg.thresholds.min_cell_users))
+    _immature_note(summary, cfg)
+
+
+def _immature_note(df: pd.DataFrame, cfg: Params) -> None:
+    if "immature" in df and df["immature"].fillna(False).astype(bool).any():
+        show.note("narr.immature", cfg.lang, days=cfg.thresholds.conversion_window_days)
 
 
 def kpi_tiles(pm: PeriodMetrics, cfg: Params) -> None:
@@ -411,25 +443,45 @@ def milestones(pm: PeriodMetrics, cfg: Params) -> None:
 
 
 def campaign_reach(pm: PeriodMetrics, cfg: Params) -> None:
-    """Campaigns in scope: assigned, reached, converted; by touch channel."""
+    """Campaign results by variant and touch channel: participants in P and to date, cohort
+    conversion rate (immature marked), conversions in P, incremental conversions (95 %)."""
     lang = _lang(cfg)
     show.heading("block.campaign_reach", lang, level=3)
-    keys = ["budget.campaign_reach", "budget.campaign_reach_by_touch"]
+    keys = ["campaigns.by_variant", "campaigns.by_touch"]
     if not _available(pm, cfg, keys, ["campaigns", "assignments"]):
         return
-    reach = pm.tables["budget.campaign_reach"]
-    show.html(data_table(reach, [Col("campaign_id", "col.campaign"),
-                                 Col("assigned", "col.users", "count"),
-                                 Col("reach_rate", "col.reach", "ratio"),
-                                 Col("converted", "col.conversions", "count"),
-                                 Col("conversion_rate", "col.rate", "ratio")], lang,
-                         min_cell=cfg.thresholds.min_cell_users))
-    touch = translate_codes(pm.tables["budget.campaign_reach_by_touch"], "touch_channel", lang)
-    show.chart(charts.bars(touch, "touch_channel", "conversion_rate", hue="campaign_id",
-                           value_format="ratio", title=t("title.conversion_by_touch", lang),
-                           xlabel=t("col.channel", lang), ylabel=t("col.rate", lang),
-                           footnote=_foot(pm, cfg, "assignments"), lang=lang))
-    _suppression_note(pd.concat([reach, touch]), cfg)
+    df = pm.tables["campaigns.by_variant"]
+    show.html(data_table(df, [
+        Col("campaign_id", "col.campaign"), Col("variant", "col.variant"),
+        Col("users_period", "col.participants_period", "count"),
+        Col("users_to_date", "col.participants_to_date", "count"),
+        Col("cohort_rate", "col.cohort_rate", "ratio"),
+        Col("conversions_period", "col.conversions_period", "count"),
+        Col("incremental_conversions", "col.incremental_conversions", "number"),
+        Col("incremental_lo", "col.ci_lo", "number"),
+        Col("incremental_hi", "col.ci_hi", "number"),
+        Col("estimate", "col.estimate", codes="estimate")], lang,
+        min_cell=cfg.thresholds.min_cell_users))
+    _immature_note(df, cfg)
+    touch = pm.tables["campaigns.by_touch"]
+    touch = touch[touch["variant"] != "control"]
+    if touch["users_period"].fillna(0).sum() > 0:
+        touch = translate_codes(touch, "touch_channel", lang)
+        show.chart(charts.bars(touch, "touch_channel", "cohort_rate", hue="campaign_id",
+                               value_format="ratio", title=t("title.conversion_by_touch", lang),
+                               xlabel=t("col.channel", lang), ylabel=t("col.cohort_rate", lang),
+                               footnote=_foot(pm, cfg, "assignments"), lang=lang))
+    if "campaigns.trend" in pm.tables:
+        tr = _month_label(pm.tables["campaigns.trend"])
+        long = pd.concat([
+            tr.assign(series=t("col.participants_month", lang), value=tr["participants"]),
+            tr.assign(series=t("col.conversions_month", lang), value=tr["conversions"])])
+        show.chart(charts.trend(long, "month", "value", hue="series",
+                                title=t("title.campaign_trend", lang),
+                                xlabel=t("col.month", lang), ylabel=t("col.users", lang),
+                                footnote=_foot(pm, cfg, "assignments"), lang=lang,
+                                y_unit="count"))
+    _suppression_note(pd.concat([df, touch]), cfg)
 
 
 def delivery_by_channel(pm: PeriodMetrics, cfg: Params) -> None:
@@ -495,6 +547,27 @@ def budget_plan_vs_actual(pm: PeriodMetrics, cfg: Params) -> None:
                               Col("variance", "col.variance", "currency"),
                               Col("execution", "col.execution", "ratio")], lang,
                          currency=pm.currency))
+    money_bridge(pm, cfg)
+
+
+def money_bridge(pm: PeriodMetrics, cfg: Params) -> None:
+    """Spend of P by category × channel × campaign: one total behind every spend view, and
+    what the ``internal`` channel is."""
+    lang = _lang(cfg)
+    if "budget.money_bridge" not in pm.tables or pm.tables["budget.money_bridge"].empty:
+        return
+    df = pm.tables["budget.money_bridge"].copy()
+    df["campaign_id"] = df["campaign_id"].where(df["campaign_id"].notna(),
+                                                t("col.unattributed", lang))
+    total = pd.DataFrame([{"category": t("col.total", lang), "channel": "", "campaign_id": "",
+                           "amount": df["amount"].sum(), "share": 1.0}])
+    show.heading("block.money_bridge", lang, level=4)
+    _narrate("narr.money_bridge", cfg, total=_fmt(df["amount"].sum(), "currency", pm, cfg))
+    show.html(data_table(pd.concat([df, total], ignore_index=True), [
+        Col("category", "col.category", codes="spend_category"),
+        Col("channel", "col.channel", codes="spend_channel"),
+        Col("campaign_id", "col.campaign"), Col("amount", "col.amount", "currency"),
+        Col("share", "col.share", "ratio")], lang, currency=pm.currency))
 
 
 def burn_down(pm: PeriodMetrics, cfg: Params) -> None:
@@ -518,7 +591,9 @@ def cac(pm: PeriodMetrics, cfg: Params) -> None:
     if not _available(pm, cfg, ["budget.cac"], ["spend", "users"]):
         return
     df = pm.tables["budget.cac"]
-    _narrate("narr.cac", cfg, cac=_kpi(pm, "cac", cfg), change=_change(pm, "cac", cfg))
+    _narrate("narr.cac", cfg, cac=_kpi(pm, "cac", cfg), change=_change(pm, "cac", cfg),
+             all_in=_kpi(pm, "cac_all_in", cfg))
+    show.html(kpi_table(_kpis(pm, ["cac", "cac_all_in"]), lang, currency=pm.currency))
     show.chart(charts.bars(translate_codes(df, "channel", lang, codes="spend_channel"),
                            "channel", "cac", horizontal=True, value_format="currency",
                            title=t("title.cac", lang), xlabel=t("col.channel", lang),
@@ -533,19 +608,31 @@ def cac(pm: PeriodMetrics, cfg: Params) -> None:
 
 
 def campaign_roi(pm: PeriodMetrics, cfg: Params) -> None:
-    """Campaign ROI from incremental margin (treatment − control) against cost."""
+    """Campaign ROI in the period and projected (with payback month), per campaign and
+    variant, from the same value function as LTV (transaction + AUM margin)."""
     lang = _lang(cfg)
     show.heading("block.roi", lang, level=3)
-    if not _available(pm, cfg, ["budget.campaign_roi"], ["campaigns", "assignments"]):
+    if not _available(pm, cfg, ["campaigns.by_variant"], ["campaigns", "assignments"]):
         return
-    df = pm.tables["budget.campaign_roi"]
-    _narrate("narr.roi", cfg, roi=_kpi(pm, "campaign_roi", cfg))
-    show.html(data_table(df, [Col("campaign_id", "col.campaign"),
-                              Col("treated_users", "col.users", "count"),
-                              Col("incremental_margin", "col.incremental", "currency"),
-                              Col("cost", "col.cost", "currency"),
-                              Col("roi", "kpi.campaign_roi", "ratio")], lang,
-                         currency=pm.currency, min_cell=cfg.thresholds.min_cell_users))
+    df = pm.tables["campaigns.by_variant"]
+    df = df[df["variant"] != "control"]
+    _narrate("narr.roi", cfg, roi=_kpi(pm, "campaign_roi", cfg),
+             aum=_fmt(cfg.revenue.aum_margin_annual, "ratio", pm, cfg),
+             horizon=cfg.revenue.ltv_horizon_months)
+    show.html(data_table(df, [
+        Col("campaign_id", "col.campaign"), Col("variant", "col.variant"),
+        Col("cost_period", "col.cost_period", "currency"),
+        Col("incremental_value_period", "col.incremental_value_period", "currency"),
+        Col("roi_period", "col.roi_period", "ratio"),
+        Col("cost_to_date", "col.cost_to_date", "currency"),
+        Col("incremental_value_projected", "col.incremental_value_projected", "currency"),
+        Col("roi_projected", "col.roi_projected", "ratio"),
+        Col("roi_projected_lo", "col.ci_lo", "ratio"),
+        Col("roi_projected_hi", "col.ci_hi", "ratio"),
+        Col("payback_month", "col.payback_month", "number"),
+        Col("value_estimate", "col.value_estimate", codes="estimate")], lang,
+        currency=pm.currency,
+        min_cell=cfg.thresholds.min_cell_users))
 
 
 def ltv(pm: PeriodMetrics, cfg: Params) -> None:
@@ -619,15 +706,20 @@ def experiments(pm: PeriodMetrics, cfg: Params) -> None:
                              ylabel=t("col.variant", lang),
                              footnote=_foot(pm, cfg, "assignments"), lang=lang,
                              significant="significant"))
-    show.html(data_table(df, [Col("campaign_id", "col.campaign"), Col("variant", "col.variant"),
-                              Col("users", "col.users", "count"),
-                              Col("rate", "col.rate", "ratio"),
-                              Col("control_rate", "col.control_rate", "ratio"),
-                              Col("abs_lift", "col.lift", "ratio"),
-                              Col("abs_lo", "col.ci_lo", "ratio"),
-                              Col("abs_hi", "col.ci_hi", "ratio"),
-                              Col("p_holm", "col.p_value", "number")], lang,
-                         min_cell=cfg.thresholds.min_cell_users))
+    show.html(data_table(df, [
+        Col("campaign_id", "col.campaign"), Col("variant", "col.variant"),
+        Col("users", "col.users_to_date", "count"),
+        Col("conversions", "col.conversions_to_date", "count"),
+        Col("rate", "col.rate", "ratio"), Col("control_rate", "col.control_rate", "ratio"),
+        Col("abs_lift", "col.abs_lift_pp", "pp"), Col("abs_lo", "col.ci_lo", "pp"),
+        Col("abs_hi", "col.ci_hi", "pp"), Col("rel_lift", "col.rel_lift", "signed_ratio"),
+        Col("rel_lo", "col.ci_lo", "signed_ratio"), Col("rel_hi", "col.ci_hi", "signed_ratio"),
+        Col("p_value", "col.p_value", "pvalue"), Col("p_holm", "col.p_holm", "pvalue"),
+        Col("srm_chi2", "col.srm_chi2", "number"), Col("srm_p", "col.srm_p", "pvalue"),
+        Col("srm_status", "col.srm_status", codes="srm_status")], lang,
+        min_cell=cfg.thresholds.min_cell_users))
+    show.note("narr.experiments_to_date", lang, warn=f"{cfg.thresholds.srm_warn:g}",
+              alert=f"{cfg.thresholds.srm_alert:g}")
 
 
 def satisfaction(pm: PeriodMetrics, cfg: Params) -> None:

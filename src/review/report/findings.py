@@ -11,11 +11,15 @@ Rules
 ``funnel_drop``               the funnel step whose conversion fell most vs the comparison period
 ``cac_outlier``               a channel whose CAC is far above the median channel
 ``experiment_better|worse``   a variant significantly better / worse than control (Holm)
-``srm``                       a sample-ratio mismatch: the experiment's split is not as planned
+``srm`` / ``srm_warn``        a sample-ratio mismatch below ``srm_alert`` (red) / ``srm_warn``
+                              (amber): the experiment's split is not as planned
 ``failure_spike`` ``crash_spike`` ``abnormal_login_spike``   days above the control limit
 ``complaint_surge``           a category-week of complaints above its Poisson limit
 ``overspend`` / ``underspend`` / ``unplanned_spend``   budget categories off plan by > 10 %
-``negative_roi``              a campaign whose incremental margin does not cover its cost
+``negative_roi``              a campaign variant whose projected ROI is negative (no payback
+                              within the LTV horizon)
+``payback_uncertain``         a variant, not a significant winner, whose projected ROI interval
+                              spans 0: payback not established
 """
 
 from __future__ import annotations
@@ -70,6 +74,12 @@ def _make(rule: str, severity: int, subject: str, lang: str, magnitude: float = 
 
 def _fmt(value: float | None, unit: str, pm: PeriodMetrics, lang: str) -> str:
     return format_value(value, unit, lang, currency=pm.currency)
+
+
+def _p_text(p: float, pm: PeriodMetrics, lang: str) -> str:
+    """``p < 0.001`` or ``p = 0.0123`` (three significant digits, never ``0.00``)."""
+    text = _fmt(p, "pvalue", pm, lang)
+    return f"p {text}" if text.startswith("<") else f"p = {text}"
 
 
 def _table(pm: PeriodMetrics, name: str) -> pd.DataFrame | None:
@@ -143,15 +153,21 @@ def experiments(pm: PeriodMetrics, lang: str) -> Iterator[Finding]:
                       lo=f"{row.abs_lo * 100:+.1f}", hi=f"{row.abs_hi * 100:+.1f}",
                       rate=_fmt(row.rate, "ratio", pm, lang),
                       control_rate=_fmt(row.control_rate, "ratio", pm, lang),
-                      p=f"{row.p_holm:.2g}")
+                      p=_p_text(row.p_holm, pm, lang))
         if bool(row.significant) and row.direction in ("better", "worse"):
             worse = row.direction == "worse"
             yield _make(f"experiment_{row.direction}", 3 if worse else 1, subject, lang,
                         magnitude=abs(float(row.abs_lift)), **fields)
-    srm = df[df["srm_flag"].fillna(False).astype(bool)].drop_duplicates("campaign_id")
+    status = df["srm_status"] if "srm_status" in df else df["srm_flag"].map(
+        {True: "red", False: "ok"})
+    srm = df.assign(srm_level=status)
+    srm = srm[srm["srm_level"].isin(["amber", "red"])].drop_duplicates("campaign_id")
     for row in srm.itertuples():
-        yield _make("srm", 3, str(row.campaign_id), lang, magnitude=1.0,
-                    campaign=row.campaign_id, p=f"{row.srm_p:.1g}")
+        red = row.srm_level == "red"
+        yield _make("srm" if red else "srm_warn", 3 if red else 2, str(row.campaign_id), lang,
+                    magnitude=1.0, campaign=row.campaign_id,
+                    chi2=_fmt(row.srm_chi2, "number", pm, lang),
+                    p=_p_text(row.srm_p, pm, lang))
 
 
 def _spikes(table: str, rule: str, severity: int, unit: str) -> Callable:
@@ -198,6 +214,8 @@ def spend_variance(pm: PeriodMetrics, lang: str) -> Iterator[Finding]:
                       actual=_fmt(row.actual, "currency", pm, lang),
                       planned=_fmt(row.planned, "currency", pm, lang),
                       pct=f"{abs(row.variance_pct) * 100:.0f}" if row.planned else "")
+        if row.category == "reserve" and row.variance_pct < 0:
+            continue  # a reserve kept unspent is its purpose: never advise spending it
         if not row.planned:
             if row.actual > 0:
                 yield _make("unplanned_spend", 1, str(row.category), lang,
@@ -211,16 +229,52 @@ def spend_variance(pm: PeriodMetrics, lang: str) -> Iterator[Finding]:
 
 
 def negative_roi(pm: PeriodMetrics, lang: str) -> Iterator[Finding]:
-    """Campaigns whose incremental margin does not cover their cost (ROI < 0)."""
-    df = _table(pm, "budget.campaign_roi")
+    """Campaign variants not expected to pay back: projected ROI < 0 over the LTV horizon.
+
+    A negative ROI in the period alone is not a problem when the projection pays back (the
+    value arrives after the period); the evidence shows both, with the payback month.
+    """
+    df = _table(pm, "campaigns.by_variant")
     if df is None:
         return
-    for row in df[df["roi"] < 0].itertuples():
-        yield _make("negative_roi", 2, str(row.campaign_id), lang, magnitude=-float(row.roi),
-                    campaign=f"{row.campaign_id} {row.name}",
-                    roi=_fmt(row.roi, "ratio", pm, lang),
-                    incremental=_fmt(row.incremental_margin, "currency", pm, lang),
-                    cost=_fmt(row.cost, "currency", pm, lang))
+    df = df[(df["variant"] != "control") & (df["roi_projected"] < 0)]
+    for row in df.itertuples():
+        payback = (t("narr.beyond_horizon", lang) if pd.isna(row.payback_month)
+                   else f"{row.payback_month:.0f}")
+        yield _make("negative_roi", 2, f"{row.campaign_id}/{row.variant}", lang,
+                    magnitude=-float(row.roi_projected),
+                    campaign=f"{row.campaign_id} {row.variant}",
+                    roi=_fmt(row.roi_period, "ratio", pm, lang),
+                    projected=_fmt(row.roi_projected, "ratio", pm, lang),
+                    incremental=_fmt(row.incremental_value_projected, "currency", pm, lang),
+                    cost=_fmt(row.cost_to_date, "currency", pm, lang),
+                    payback=payback)
+
+
+def payback_uncertain(pm: PeriodMetrics, lang: str) -> Iterator[Finding]:
+    """Campaign variants whose projected ROI is not negative but whose 95 % interval spans 0,
+    and that did not beat control significantly: payback is not established (the subject of a
+    significant win gets that finding instead, never both)."""
+    df = _table(pm, "campaigns.by_variant")
+    if df is None or "roi_projected_lo" not in df:
+        return
+    won = set()
+    readout = _table(pm, "experiments.readout")
+    if readout is not None:
+        sig = readout[readout["significant"].fillna(False).astype(bool)]
+        won = {f"{c}/{v}" for c, v in zip(sig["campaign_id"], sig["variant"], strict=True)}
+    df = df[(df["variant"] != "control") & (df["roi_projected"] >= 0)
+            & (df["roi_projected_lo"] < 0)]
+    for row in df.itertuples():
+        subject = f"{row.campaign_id}/{row.variant}"
+        if subject in won:
+            continue
+        yield _make("payback_uncertain", 1, subject, lang,
+                    magnitude=float(row.roi_projected_hi - row.roi_projected_lo),
+                    campaign=f"{row.campaign_id} {row.variant}",
+                    projected=_fmt(row.roi_projected, "ratio", pm, lang),
+                    lo=_fmt(row.roi_projected_lo, "ratio", pm, lang),
+                    hi=_fmt(row.roi_projected_hi, "ratio", pm, lang))
 
 
 RULES: tuple[Callable[[PeriodMetrics, str], Iterator[Finding]], ...] = (
@@ -228,5 +282,5 @@ RULES: tuple[Callable[[PeriodMetrics, str], Iterator[Finding]], ...] = (
     _spikes("risk.failure_daily", "failure_spike", 3, "ratio"),
     _spikes("risk.crash_daily", "crash_spike", 2, "per_1k"),
     _spikes("risk.abnormal_logins_daily", "abnormal_login_spike", 2, "per_10k"),
-    complaint_surge, spend_variance, negative_roi,
+    complaint_surge, spend_variance, negative_roi, payback_uncertain,
 )

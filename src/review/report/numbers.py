@@ -17,6 +17,9 @@ points          ``32.5``                    ``32.5``
 multiple        ``1.35 倍``                  ``1.35×``
 number          ``1,234.57``                ``1,234.57``
 days            ``2.5 天``                   ``2.5 days``
+pvalue          ``< 0.001`` / ``0.0095``    ``< 0.001`` / ``0.0095``
+pp              ``+6.0 个百分点``             ``+6.0 pp``
+signed_ratio    ``+25.0%``                  ``+25.0%``
 ==============  ==========================  ==========================
 
 A missing value (``None``, ``NaN``, ``pd.NA``) is ``"—"``. Every text comes from the i18n
@@ -35,7 +38,7 @@ DASH = "—"
 #: Units :func:`format_value` knows: the KPI units of :mod:`review.kpis` plus number and days.
 UNITS: tuple[str, ...] = (
     "count", "ratio", "currency", "per_10k", "per_1k", "points", "per_day", "multiple",
-    "number", "days",
+    "number", "days", "pvalue", "pp", "signed_ratio",
 )
 #: Currency symbols used in Chinese text; English text uses the ISO code.
 CURRENCY_SYMBOLS: dict[str, str] = {"CNY": "¥", "USD": "$", "EUR": "€", "GBP": "£", "HKD": "HK$"}
@@ -49,6 +52,11 @@ def is_missing(value: object) -> bool:
         return bool(pd.isna(value))
     except (TypeError, ValueError):  # arrays and other non-scalars
         return False
+
+
+def sign(v: float) -> str:
+    """``"+"`` for a positive number, ``"-"`` for a negative one, ``""`` for zero."""
+    return "+" if v > 0 else "-" if v < 0 else ""
 
 
 def check_unit(unit: str) -> None:
@@ -116,4 +124,10 @@ def format_value(value: float | None, unit: str, lang: str, *, currency: str = "
         return f"{v:.1f}"
     if unit == "multiple":
         return t("fmt.multiple", lang, v=f"{v:,.2f}")
+    if unit == "pvalue":  # never "0.00": below 0.001 as "< 0.001", else 3 significant digits
+        return "< 0.001" if v < 0.001 else f"{v:.3g}"
+    if unit == "pp":  # a difference of shares in percentage points, signed
+        return t("fmt.pp", lang, v=f"{sign(v * 100)}{abs(v) * 100:.1f}")
+    if unit == "signed_ratio":
+        return f"{sign(v)}{abs(v) * 100:.1f}%"
     return f"{v:,.0f}" if v.is_integer() else f"{v:,.2f}"  # number

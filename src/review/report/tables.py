@@ -26,13 +26,10 @@ from review.report.numbers import (  # noqa: F401  (re-exported: the tables' for
     format_value,
     is_missing,
 )
+from review.report.numbers import sign as _sign
 
 #: Symbols on RAG badges, so that status never relies on colour alone.
 RAG_SYMBOLS: dict[str, str] = {"green": "✓", "amber": "!", "red": "✕"}
-
-
-def _sign(v: float) -> str:
-    return "+" if v > 0 else "-" if v < 0 else ""
 
 
 def format_change(change_abs: float | None, change_rel: float | None, unit: str, lang: str,
