@@ -13,7 +13,7 @@ def test_params_are_readable_rows_in_the_readers_language():
     rows = dict(zip(df["item"], df["value"], strict=True))
     assert rows["统计期间"] == "2026-10-01 至 2026-10-31"
     assert rows["目标：月活占比"] == "≥ 60.0%"
-    assert rows["目标：获客成本"] == "≤ ¥120"
+    assert rows["目标：付费渠道获客成本"] == "≤ ¥120"
     assert rows["预算总额"] == "¥600,000"
     assert rows["预算占比：数字广告"] == "40.0%"
     assert rows["里程碑：网点培训完成"] == "计划 2026-10-20，实际 —"
