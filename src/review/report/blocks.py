@@ -9,7 +9,6 @@ tables are missing displays "not available: needs table …" and the notebook go
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from datetime import date
 
@@ -19,10 +18,13 @@ from markupsafe import escape
 from review.config import Params
 from review.data.contract import SEGMENTS
 from review.kpis import HEADLINE_KPIS, KPI_CATALOG
+from review.metrics import plan as plan_rules
 from review.metrics.result import KpiValue, PeriodMetrics
-from review.report import charts, show
-from review.report.findings import findings
+from review.report import appendix, charts, show
+from review.report import plan as plan_view
+from review.report.findings import actionable
 from review.report.i18n import code_label, join_list, t
+from review.report.summary import summary_tiles
 from review.report.tables import (
     Col,
     data_table,
@@ -31,7 +33,6 @@ from review.report.tables import (
     kpi_table,
     translate_codes,
 )
-from review.report.tables import kpi_tiles as kpi_tiles_html
 from review.report.theme import apply_theme
 
 apply_theme()
@@ -148,7 +149,7 @@ def overview(pm: PeriodMetrics, cfg: Params) -> None:
         Col("cost_period", "col.cost_period", "currency"),
         Col("roi_period", "col.roi_period", "ratio"),
         Col("roi_projected", "col.roi_projected", "ratio")], lang, currency=pm.currency,
-        min_cell=cfg.thresholds.min_cell_users))
+        min_cell=cfg.thresholds.min_cell_users, labels=cfg.labels))
     _immature_note(summary, cfg)
 
 
@@ -158,18 +159,24 @@ def _immature_note(df: pd.DataFrame, cfg: Params) -> None:
 
 
 def kpi_tiles(pm: PeriodMetrics, cfg: Params) -> None:
-    """The headline KPI tiles: value, target, RAG status and change vs comparison."""
-    show.heading("block.kpi_tiles", cfg.lang, level=3)
-    show.html(kpi_tiles_html(_kpis(pm, HEADLINE_KPIS), cfg.lang, currency=pm.currency))
+    """The verdict in one sentence, then the headline KPI tiles: value, status with its
+    symbol, target, change coloured by direction ("≈ flat" within noise), 12-month line."""
+    lang = _lang(cfg)
+    verdict = plan_view.assessment_sentence(plan_rules.assess(pm.kpis.values()), lang)
+    show.html(f'<p class="verdict">{escape(verdict)}</p>')
+    show.heading("block.kpi_tiles", lang, level=3)
+    show.html(summary_tiles(_kpis(pm, HEADLINE_KPIS), lang, currency=pm.currency,
+                            tables=pm.tables))
 
 
-def top_findings(pm: PeriodMetrics, cfg: Params, *, n: int = 5) -> None:
-    """The ``n`` most severe findings, one line each."""
-    show.heading("block.top_findings", cfg.lang, level=3)
-    _findings_list(findings(pm, cfg.lang)[:n], cfg, details=False)
+def top_findings(pm: PeriodMetrics, cfg: Params, *, n: int = 3) -> None:
+    """The top ``n`` decisions: what to do (with its size and expected effect) and why."""
+    show.heading("block.top_decisions", cfg.lang, level=3)
+    _findings_list(actionable(pm, cfg.lang)[:n], cfg, details=True, decisions=True)
 
 
-def _findings_list(items: Sequence, cfg: Params, *, details: bool) -> None:
+def _findings_list(items: Sequence, cfg: Params, *, details: bool,
+                   decisions: bool = False) -> None:
     lang = cfg.lang
     if not items:
         show.note("narr.no_findings", lang)
@@ -178,7 +185,11 @@ def _findings_list(items: Sequence, cfg: Params, *, details: bool) -> None:
     for f in items:  # titles and evidence quote the data (campaign names…): escaped
         sev = escape(t(f"severity.{f.severity}", lang))
         body = f"<strong>{escape(f.title)}</strong> — {escape(f.evidence)}"
-        if details:
+        if decisions:  # what to do first, then why
+            body = (f'<strong class="action">{escape(f.action)}</strong><br>'
+                    f'<span class="why">{escape(t("finding.why", lang))}: '
+                    f"{escape(f.title)} — {escape(f.evidence)}</span>")
+        elif details:
             body += (f'<br><span class="action">{escape(t("finding.suggestion", lang))}: '
                      f'{escape(f.action)}</span>')
         rows.append(f'<li class="finding sev-{escape(f.severity)}"><span class="sev">{sev}</span> '
@@ -342,7 +353,9 @@ def penetration(pm: PeriodMetrics, cfg: Params) -> None:
                if f"penetration_{tier}" in pm.kpis and pm.kpis[f"penetration_{tier}"].target}
     _narrate("narr.penetration", cfg, key_cities=_kpi(pm, "penetration_key", cfg),
              lower_tier=_kpi(pm, "penetration_lower", cfg))
-    show.chart(charts.penetration(pm.tables["market.penetration_by_region"], "region",
+    regions = translate_codes(pm.tables["market.penetration_by_region"], "region", lang,
+                              labels=cfg.labels)
+    show.chart(charts.penetration(regions, "region",
                                   "penetration", "city_tier", targets,
                                   title=t("title.penetration", lang),
                                   xlabel=t("col.region", lang), ylabel=t("col.penetration", lang),
@@ -363,7 +376,7 @@ def benchmarks(pm: PeriodMetrics, cfg: Params) -> None:
                               Col("metric", "col.metric"), Col("subject", "col.subject"),
                               Col("value", "col.value", "number"),
                               Col("own_value", "col.own_value", "number")], lang,
-                         currency=pm.currency))
+                         currency=pm.currency, labels=cfg.labels))
 
 
 # -- 2. goals --------------------------------------------------------------------------------
@@ -439,7 +452,7 @@ def milestones(pm: PeriodMetrics, cfg: Params) -> None:
                               Col("planned", "col.planned_date"),
                               Col("actual", "col.actual_date"),
                               Col("delay_days", "col.delay_days", "number"),
-                              Col("status", "col.status")], lang))
+                              Col("status", "col.status")], lang, labels=cfg.labels))
 
 
 def campaign_reach(pm: PeriodMetrics, cfg: Params) -> None:
@@ -763,9 +776,17 @@ def risk_indicators(pm: PeriodMetrics, cfg: Params) -> None:
 
 
 def problems_and_suggestions(pm: PeriodMetrics, cfg: Params) -> None:
-    """存在问题与优化建议: every finding with its evidence and a suggested action."""
+    """存在问题与优化建议: one finding per subject with its evidence and an action that names
+    the subject, its size and the expected effect (:func:`review.report.findings.actionable`)."""
     show.heading("block.problems", cfg.lang, level=3)
-    _findings_list(findings(pm, cfg.lang), cfg, details=True)
+    _findings_list(actionable(pm, cfg.lang), cfg, details=True)
+
+
+def plan(pm: PeriodMetrics, cfg: Params) -> None:
+    """总结与下期计划: assessment, what worked and what did not, the drafted next-period plan
+    (:mod:`review.report.plan`), then the analyst's ``plan`` commentary."""
+    show.html(plan_view.plan_html(pm.kpis, pm.tables, lang=_lang(cfg), currency=pm.currency,
+                                  labels=cfg.labels))
 
 
 # -- appendix --------------------------------------------------------------------------------
@@ -795,16 +816,12 @@ def provenance(pm: PeriodMetrics, cfg: Params) -> None:
         show.note("narr.no_provenance", lang)
         return
     prov = dict(pm.provenance)
-    rows = [{"key": k, "value": json.dumps(v, ensure_ascii=False, sort_keys=True)}
-            for k, v in prov.pop("params").items()]
-    tables = prov.pop("tables", {}) or {}
-    rows += [{"key": k, "value": json.dumps(v, ensure_ascii=False, sort_keys=True)
-              if not isinstance(v, str) else v} for k, v in sorted(prov.items())]
-    show.html(data_table(pd.DataFrame(rows), [Col("key", "col.key"), Col("value", "col.value")],
-                         lang))
+    items = [Col("item", "col.key"), Col("value", "col.value")]
+    show.html(data_table(appendix.params_frame(prov.get("params") or {}, lang), items, lang))
+    show.html(data_table(appendix.provenance_frame(prov, lang), items, lang))
+    tables = prov.get("tables") or {}
     if tables:
-        df = pd.DataFrame([{"table": name, **{k: v for k, v in fp.items()}}
-                           for name, fp in sorted(tables.items())])
-        show.html(data_table(df, [Col(c, f"col.q_{c}" if c == "table" else "col.value",
+        df = appendix.fingerprints_frame(tables)
+        show.html(data_table(df, [Col(c, f"col.fp_{c}" if c != "table" else "col.q_table",
                                       "count" if c == "rows" else "text") for c in df.columns],
                              lang))

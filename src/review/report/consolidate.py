@@ -37,6 +37,13 @@ ACTION_DIRECTION: dict[str, int] = {
 }
 
 
+#: Subjects that are the same thing under another name: a spike of a KPI is about that KPI.
+SUBJECT_ALIASES: dict[str, str] = {
+    "failure_spike": "failure_rate", "crash_spike": "crash_per_1k_logins",
+    "abnormal_login_spike": "abnormal_logins_per_10k",
+}
+
+
 class FindingLike(Protocol):
     rule: str
     severity: int
@@ -59,7 +66,8 @@ def consolidate(items: Iterable[FindingLike], *, lang: str = "en",
             and f.rule not in FILLER_RULES]
     groups: dict[str, list] = {}
     for f in kept:
-        groups.setdefault(str(f.subject), []).append(f)
+        subject = str(f.subject)
+        groups.setdefault(SUBJECT_ALIASES.get(subject, subject), []).append(f)
     out = []
     for subject_items in groups.values():
         out.append(_merge(subject_items, lang))
