@@ -93,7 +93,7 @@ def test_real_report_opens_offline_in_chromium(browser, outputs, lang):  # noqa:
 ZH_ALLOWED = {"CAC", "LTV", "ROI", "NPS", "MAU", "DAU", "KPI", "AUM", "SRM", "App", "APP",
               "iOS", "Android", "CNY", "QuestMobile", "PDF", "Excel", "pp", "A", "B",
               "C", "vs", "UCL", "LCL", "CUPED", "KOL", "OK", "ID", "USD", "HNW", "PV", "UV",
-              "p", "k", "n", "χ"}
+              "p", "k", "n", "χ", "ATM", "Holm"}
 CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 
 

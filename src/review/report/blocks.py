@@ -373,7 +373,8 @@ def benchmarks(pm: PeriodMetrics, cfg: Params) -> None:
         show.note("narr.no_benchmarks", lang)
         return
     show.html(data_table(df, [Col("period", "col.period"), Col("source", "col.source"),
-                              Col("metric", "col.metric"), Col("subject", "col.subject"),
+                              Col("metric", "col.metric", codes="benchmark_metric"),
+                              Col("subject", "col.subject"),
                               Col("value", "col.value", "number"),
                               Col("own_value", "col.own_value", "number")], lang,
                          currency=pm.currency, labels=cfg.labels))
