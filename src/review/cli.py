@@ -6,6 +6,7 @@
     review demo [--users N] [--out DIR] [--jobs N]
     review demo-data --out PATH [--users N] [--months M] [--seed S]
     review validate [PARAMS.yaml ... | --source SOURCE]
+    review rollup [PARAMS.yaml ... | --source SOURCE] [--full]
     review params new 2026-11 --from 2026-10
     review import SOURCE... --mapping mapping.yaml --into STORE
 
@@ -198,6 +199,30 @@ def _validate_source(src: str) -> bool:
             "(`review import`, `review demo-data`)", src)) from None
     click.echo(_redacted(report.format(f"data source {src}"), src))
     return report.ok
+
+
+# -- rollup ---------------------------------------------------------------------------------
+@cli.command()
+@click.argument("params_files", nargs=-1, type=PathArg)
+@click.option("--source", help="Roll up this data source (a DuckDB file or a folder).")
+@click.option("--full", is_flag=True, help="Rebuild every day, not only new or changed ones.")
+@click.option("--quiet", is_flag=True, help="No progress lines.")
+def rollup(params_files: tuple[Path, ...], source: str | None, full: bool, quiet: bool) -> int:
+    """Build or refresh the daily rollups the metrics read (only new or changed days)."""
+    from review.data.rollup import refresh
+    from review.runner.batch import load_params_files
+
+    if source and params_files:
+        raise click.UsageError("give params files or --source, not both")
+    if source:
+        sources = [source]
+    else:
+        files = list(params_files) or sorted(paths.PARAMS_DIR.glob("*.yaml"))
+        sources = list(dict.fromkeys(p.source for _, p in load_params_files(files)))
+    for src in sources:
+        say = None if quiet else (lambda msg, s=src: click.echo(_redacted(f"{s}: {msg}", s)))
+        click.echo(_redacted(refresh(src, full=full, say=say).summary(), src))
+    return 0
 
 
 # -- params ---------------------------------------------------------------------------------

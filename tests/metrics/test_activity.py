@@ -7,6 +7,7 @@ from datetime import date
 
 import pytest
 
+from review.data.rollup import user_day
 from review.kpis import KPI_CATALOG
 from review.metrics import activity as act
 from review.metrics.common import Window
@@ -134,7 +135,7 @@ def test_logins_by_platform(t):
 
 
 def test_activity_trend(t):
-    got = act.activity_trend(t["events"], t["users"], date(2026, 9, 30)).set_index("month")
+    got = act.activity_trend(user_day(t["events"]), t["users"], date(2026, 9, 30)).set_index("month")
     assert len(got) == 12
     sep, aug = got.loc[date(2026, 9, 1)], got.loc[date(2026, 8, 1)]
     # Sep: same as the headline
@@ -150,7 +151,7 @@ def test_activity_trend(t):
 
 def test_activity_trend_cut_at_end(t):
     # end 09-15: logins 09-01 (u1 ×2) and 09-15 (u2) → MAU 2, user-days 2, over 15 days
-    sep = act.activity_trend(t["events"], t["users"], date(2026, 9, 15)).iloc[-1]
+    sep = act.activity_trend(user_day(t["events"]), t["users"], date(2026, 9, 15)).iloc[-1]
     assert (sep["active_users"], sep["logins"], sep["active_user_days"]) == (2, 3, 2)
     assert sep["registered_base"] == 3   # u1, u4, u2
     assert sep["stickiness"] == pytest.approx(2 / (15 * 2))
@@ -181,7 +182,7 @@ def test_demo_planted_activity_levels(demo_con):
     # the breakdowns agree with the headline
     dau = act.daily_active_users(t["events"], w)
     assert dau["dau"].sum() == head["stickiness"].numerator          # active user-days
-    sep = act.activity_trend(t["events"], t["users"], p.end).iloc[-1]
+    sep = act.activity_trend(user_day(t["events"]), t["users"], p.end).iloc[-1]
     assert sep["active_users"] == head["active_users"].value
     assert sep["mau_ratio"] == pytest.approx(head["mau_ratio"].value)
     assert sep["logins_per_active_day"] == pytest.approx(head["logins_per_active_day"].value)

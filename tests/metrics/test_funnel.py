@@ -8,6 +8,7 @@ import pytest
 
 from review.metrics import funnel
 from review.metrics.common import Window, execute
+from tests.metrics import raw_reference as raw
 from tests.metrics.helpers import make_params, make_tables, rows, window
 
 SEP = window("2026-09-01", "2026-09-30")
@@ -53,7 +54,7 @@ def t():
 
 
 def _steps(t, w=SEP, days=30, by=None):
-    return funnel.funnel_steps(t["users"], t["events"], t["transactions"], w, days, by)
+    return funnel.funnel_steps(t["users"], funnel.rollups(t), w, days, by)
 
 
 def test_funnel_steps(t):
@@ -70,7 +71,7 @@ def test_funnel_steps(t):
 
 
 def test_funnel_users_times(t):
-    f = funnel.funnel_users(t["users"], t["events"], t["transactions"], SEP, 30)
+    f = funnel.funnel_users(t["users"], funnel.rollups(t), SEP, 30)
     df = execute(f).set_index("user_id").sort_index()   # a 5-row test cohort
     assert df.loc["b", "hours_to_bind"] == pytest.approx(720 - 1 / 3600)
     assert df.loc["b", "hours_to_txn"] == 0.0
@@ -130,7 +131,7 @@ def test_demo_cards_bound_soon_after_registration(demo_con):
 
     t, p = demo_tables(demo_con), demo_params("2026-09")
     w = Window(p.start, p.end)
-    steps = funnel.funnel_steps(t["users"], t["events"], t["transactions"], w,
+    steps = funnel.funnel_steps(t["users"], funnel.rollups(t), w,
                                 p.thresholds.conversion_window_days)
     # planted: bind_card once per user, mostly within days of registration
     assert steps["step_conversion"].iloc[1] > 0.5
@@ -139,3 +140,29 @@ def test_demo_cards_bound_soon_after_registration(demo_con):
     head = funnel.headline(t, w, p)["funnel_conversion"]
     assert head.value == pytest.approx(steps["cumulative_conversion"].iloc[-1])
     assert 0 < head.value < 1
+
+
+def test_first_txn_after_binding_on_the_binding_day_from_rollups():
+    """The daily rollups keep every mobile payment of a binding day, so the first payment
+    *after* the binding is found even when an earlier one happened that day."""
+    users = rows("user_id registered_at acquisition_channel",
+                 ("p", "2026-09-01 08:00:00", "kol"), ("q", "2026-09-01 08:00:00", "kol"))
+    events = rows("user_id ts event",
+                  ("p", "2026-09-02 10:00:00", "bind_card"),
+                  ("q", "2026-09-02 12:00:00", "bind_card"))
+    txns = rows("txn_id user_id ts channel status",
+                ("p1", "p", "2026-09-02 09:00:00", "mobile", "success"),  # before binding: no
+                ("p2", "p", "2026-09-02 11:30:00", "mobile", "success"),  # first after: yes
+                ("p3", "p", "2026-09-02 10:30:00", "web", "success"),     # not mobile
+                ("q1", "q", "2026-09-02 11:00:00", "mobile", "success"),  # before binding
+                ("q2", "q", "2026-09-03 08:00:00", "mobile", "success"),  # next day: first
+                ("q3", "q", "2026-09-03 07:00:00", "mobile", "failed"))   # failed
+    t = make_tables(users=users, events=events, transactions=txns)
+    df = execute(funnel.funnel_users(t["users"], funnel.rollups(t), SEP, 30)).set_index(
+        "user_id").sort_index()
+    # p: bound 10:00, first mobile success after it 11:30 → 1.5 h; q: 12:00 → next day 08:00
+    assert df.loc["p", "hours_to_txn"] == 1.5
+    assert df.loc["q", "hours_to_txn"] == 20.0
+    # the raw-event path agrees
+    old = execute(raw.funnel_users(t["users"], t["events"], t["transactions"], SEP, 30))
+    assert old.set_index("user_id").sort_index()["hours_to_txn"].tolist() == [1.5, 20.0]

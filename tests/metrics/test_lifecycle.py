@@ -12,6 +12,7 @@ from datetime import date
 
 import pytest
 
+from review.data.rollup import user_day
 from review.metrics import lifecycle as lc
 from review.metrics.common import Window
 from tests.metrics.helpers import make_params, make_tables, rows, window
@@ -51,7 +52,7 @@ def t():
 
 
 def test_lifecycle_counts(t):
-    got = lc.lifecycle_counts(t["users"], t["events"], SEP, 60).set_index("state")
+    got = lc.lifecycle_counts(t["users"], user_day(t["events"]), SEP, 60).set_index("state")
     # new n1, n2; reactivated rea, rea2; dormant dor, dor2; returning ret; resurrected res;
     # churned chu; inactive ina → 10 users registered by Sep 30
     assert list(got.index) == list(lc.STATES)
@@ -64,7 +65,7 @@ def test_lifecycle_counts(t):
 
 def test_user_states_per_user(t):
     from review.metrics.common import execute
-    got = execute(lc.user_states(t["users"], t["events"], SEP, 60))
+    got = execute(lc.user_states(t["users"], user_day(t["events"]), SEP, 60))
     states = dict(zip(got["user_id"], got["state"], strict=True))
     assert states == {"n1": "new", "n2": "new", "ret": "returning", "res": "resurrected",
                       "rea": "reactivated", "rea2": "reactivated", "dor": "dormant",
@@ -80,7 +81,7 @@ def test_headline_reactivation_rate(t):
 def test_headline_longer_dormancy(t):
     # D = 180 (Mar 5 – Aug 31): rea (Jul 2) and dor (Mar 1)… dor's Mar 1 is before Mar 5
     # → dormant: rea2, dor, dor2 (rea logged in Jul 2: not dormant → resurrected)
-    counts = lc.lifecycle_counts(t["users"], t["events"], SEP, 180).set_index("state")
+    counts = lc.lifecycle_counts(t["users"], user_day(t["events"]), SEP, 180).set_index("state")
     assert counts.loc["reactivated", "users"] == 1 and counts.loc["dormant", "users"] == 2
     assert counts.loc["resurrected", "users"] == 2   # res, rea
     got = lc.headline(t, SEP, make_params(dormancy_days=180))["reactivation_rate"]
@@ -95,7 +96,7 @@ def test_headline_no_dormant_users(t):
 
 
 def test_lifecycle_trend_known_answers(t):
-    got = lc.lifecycle_trend(t["users"], t["events"], date(2026, 9, 30), 60).set_index("month")
+    got = lc.lifecycle_trend(t["users"], user_day(t["events"]), date(2026, 9, 30), 60).set_index("month")
     assert len(got) == 12
     # Sep (= headline): dormant 4, reactivated 2
     assert tuple(got.loc[date(2026, 9, 1), ["dormant_at_start", "reactivated"]]) == (4, 2)
@@ -113,11 +114,11 @@ def test_lifecycle_trend_known_answers(t):
 
 @pytest.mark.parametrize("days", [60, 180])
 def test_trend_matches_monthly_headline(t, days):
-    trend = lc.lifecycle_trend(t["users"], t["events"], date(2026, 9, 30), days)
+    trend = lc.lifecycle_trend(t["users"], user_day(t["events"]), date(2026, 9, 30), days)
     for m, dormant, back in zip(trend["month"], trend["dormant_at_start"],
                                 trend["reactivated"], strict=True):
         w = Window(m, date(m.year, m.month, calendar.monthrange(m.year, m.month)[1]))
-        n = lc.lifecycle_counts(t["users"], t["events"], w, days).set_index("state")["users"]
+        n = lc.lifecycle_counts(t["users"], user_day(t["events"]), w, days).set_index("state")["users"]
         assert (n["reactivated"] + n["dormant"], n["reactivated"]) == (dormant, back), m
 
 
@@ -141,12 +142,12 @@ def test_demo_dormant_users_reactivate(demo_con):
 
     t, p = demo_tables(demo_con), demo_params("2026-09")
     w, d = Window(p.start, p.end), p.thresholds.dormancy_days
-    counts = lc.lifecycle_counts(t["users"], t["events"], w, d).set_index("state")["users"]
+    counts = lc.lifecycle_counts(t["users"], user_day(t["events"]), w, d).set_index("state")["users"]
     # every user registered by P's end has exactly one state
     assert counts.sum() == user_counts(t["users"], w)["registered_base"].iloc[0]
     # planted: some users go dormant and a share of them reactivate later
     assert counts["dormant"] > 0 and counts["reactivated"] > 0
     head = lc.headline(t, w, p)["reactivation_rate"]
     assert 0 < head.value < 1
-    sep = lc.lifecycle_trend(t["users"], t["events"], p.end, d).iloc[-1]
+    sep = lc.lifecycle_trend(t["users"], user_day(t["events"]), p.end, d).iloc[-1]
     assert (sep["dormant_at_start"], sep["reactivated"]) == (head.denominator, head.numerator)

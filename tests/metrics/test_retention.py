@@ -11,6 +11,7 @@ from datetime import date
 import pandas as pd
 import pytest
 
+from review.data.rollup import user_day
 from review.metrics import retention as ret
 from review.metrics.common import Window
 from tests.metrics.helpers import make_params, make_tables, rows, window
@@ -47,7 +48,7 @@ def t():
 
 
 def test_day_n_retention(t):
-    got = ret.day_n_retention(t["users"], t["events"], SEP).set_index("day")
+    got = ret.day_n_retention(t["users"], user_day(t["events"]), SEP).set_index("day")
     # new users: a, b, c, d = 4
     # day 1: observable iff reg ≤ 09-29 → a, b, c (d excluded); a (09-02), b (09-24) → 2/3
     # day 7: reg ≤ 09-23 → a, b (c, d excluded); a (09-08), b (09-30) → 2/2
@@ -64,14 +65,14 @@ def test_day_n_retention(t):
 def test_day_n_retention_follow_up_beyond_period(t):
     # until 10-31: everyone observable; day 1: a, b, d (10-01) → 3/4;
     # day 7: a, b, c (10-01) → 3/4; day 30: a (10-01) → 1/4
-    got = ret.day_n_retention(t["users"], t["events"], SEP, until=date(2026, 10, 31))
+    got = ret.day_n_retention(t["users"], user_day(t["events"]), SEP, until=date(2026, 10, 31))
     assert got["eligible_users"].tolist() == [4, 4, 4]
     assert got["retained_users"].tolist() == [3, 3, 1]
 
 
 def test_day_n_retention_by_channel(t):
     # digital_ads: a, b → d7 2/2; kol: c, d → both excluded at day 7
-    got = ret.day_n_retention(t["users"], t["events"], SEP, (7,), by="acquisition_channel")
+    got = ret.day_n_retention(t["users"], user_day(t["events"]), SEP, (7,), by="acquisition_channel")
     assert got["acquisition_channel"].tolist() == ["digital_ads", "kol"]
     assert got["eligible_users"].tolist() == [2, 0]
     assert got["retention"].iloc[0] == 1.0 and math.isnan(got["retention"].iloc[1])
@@ -112,7 +113,7 @@ def test_weekly_cohorts_end_on_wednesday(t):
         ("o", "2026-09-15 10:00:00", "login"),
     )
     tt = make_tables(users=users, events=events)
-    got = ret.weekly_cohorts(tt["users"], tt["events"], date(2026, 9, 30), weeks=3)
+    got = ret.weekly_cohorts(tt["users"], user_day(tt["events"]), date(2026, 9, 30), weeks=3)
     assert len(got) == 9
     g = got.set_index(["cohort_week", "week"])
     w14, w21, w28 = date(2026, 9, 14), date(2026, 9, 21), date(2026, 9, 28)
@@ -148,7 +149,7 @@ def test_weekly_cohorts_end_on_sunday_observable_zero(t):
         ("r", "2026-09-21 09:00:00", "login"),   # k0
     )
     tt = make_tables(users=users, events=events)
-    got = ret.weekly_cohorts(tt["users"], tt["events"], date(2026, 9, 27), weeks=3)
+    got = ret.weekly_cohorts(tt["users"], user_day(tt["events"]), date(2026, 9, 27), weeks=3)
     g = got.set_index(["cohort_week", "week"])["retention"]
     w07, w14, w21 = date(2026, 9, 7), date(2026, 9, 14), date(2026, 9, 21)
     # cohort 09-07 (o): k0 nobody → 0.0 (observable, so 0 not NaN), k1 → 1.0, k2 → 0.0
@@ -171,7 +172,7 @@ def test_breakdowns_shapes_and_suppression(t):
     assert shown == [date(2026, 8, 31), date(2026, 9, 21)]
     assert cohorts.loc[cohorts["suppressed"], "retention"].isna().all()
     # day_n is derived from the per-channel query: equal to the direct computation
-    pd.testing.assert_frame_equal(got["day_n"], ret.day_n_retention(t["users"], t["events"], SEP))
+    pd.testing.assert_frame_equal(got["day_n"], ret.day_n_retention(t["users"], user_day(t["events"]), SEP))
     # by channel: kol has 0 eligible users at day 7 and 30 → suppressed; day column kept
     bc = got["by_channel"]
     assert bc["day"].tolist() == [7, 30, 7, 30]
@@ -189,11 +190,11 @@ def test_demo_channel_quality_and_triangle(demo_con):
     # planted: referral/branch users retain better than digital_ads/kol. Cohort: H1 2026 new
     # users (≈ 1,000 at 3,000 users), so that day 7 is observable for nearly all of them
     h1 = window("2026-01-01", "2026-06-30")
-    d7 = ret.day_n_retention(t["users"], t["events"], h1, (7,), by="acquisition_channel")
+    d7 = ret.day_n_retention(t["users"], user_day(t["events"]), h1, (7,), by="acquisition_channel")
     r = d7.set_index("acquisition_channel")["retention"]
     assert (r["referral"] + r["branch"]) / 2 > (r["digital_ads"] + r["kol"]) / 2
     # the triangle: NaN exactly where the week is unobservable, shares elsewhere
-    tri = ret.weekly_cohorts(t["users"], t["events"], p.end)
+    tri = ret.weekly_cohorts(t["users"], user_day(t["events"]), p.end)
     seen = tri[tri["observable"] & (tri["cohort_users"] > 0)]
     assert seen["retention"].between(0, 1).all()
     assert tri.loc[~tri["observable"], "retention"].isna().all()

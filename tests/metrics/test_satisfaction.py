@@ -9,6 +9,7 @@ from datetime import date, datetime, timedelta
 import pytest
 
 from review.config import load_params
+from review.data.rollup import user_day
 from review.kpis import KPI_CATALOG
 from review.metrics import satisfaction as sat
 from review.metrics.common import Window
@@ -86,7 +87,7 @@ def test_nps_headline_and_empty(t):
 
 # -- complaints -----------------------------------------------------------------------------------
 def test_active_users(t):
-    assert sat.active_users(t["events"], SEP) == 4            # u1..u4
+    assert sat.active_users(user_day(t["events"]), SEP) == 4            # u1..u4
 
 
 def test_complaints_summary_and_headline(t):

@@ -6,7 +6,8 @@
 * ``write_parquet`` writes a pandas frame to Parquet *through DuckDB*, so the files look like
   what :func:`review.data.spark.export_parquet` produces (naive ``TIMESTAMP`` columns).
 * ``parity_folder`` is a small demo store (:func:`review.data.demo.generate`) exported to
-  Parquet; ``parity_duck``/``parity_spark`` open that same folder on both engines.
+  Parquet; ``parity_duck``/``parity_spark`` open that same folder on both engines (DuckDB
+  with the folder's stored daily rollups, Spark deriving them in its queries).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import duckdb
 import pandas as pd
 import pytest
 
-from review.data import connect
+from review.data import connect, rollup
 from review.data.spark import connect_spark, export_parquet
 
 #: the demo store of the parity tests: small, but every family has data in 2026-08..10
@@ -77,8 +78,13 @@ def parity_folder(parity_store: Path, tmp_path_factory: pytest.TempPathFactory) 
 
 @pytest.fixture(scope="session")
 def parity_duck(parity_folder: Path):
-    """DuckDB over the Parquet folder (``review.data.connect(folder)``)."""
-    return connect(parity_folder)
+    """DuckDB over the Parquet folder (``review.data.connect(folder)``) with its daily rollups
+    built and attached: the parity tests compare metrics from stored rollups on DuckDB with
+    metrics from rollups Spark derives from the raw tables inside its queries."""
+    rollup.refresh(parity_folder)
+    con = connect(parity_folder)
+    assert "rollup_user_day" in con.list_tables()
+    return con
 
 
 @pytest.fixture(scope="session")

@@ -10,10 +10,21 @@ Sources
 
 Credentials are written as ``${ENV_VAR}`` references and resolved here, at connect time; the
 resolved string is never returned, logged or stored.
+
+Memory: a DuckDB connection (file or folder) runs with a memory limit and spills to a
+temporary folder beyond it (:func:`duckdb_config`): ``$REVIEW_DUCKDB_MEMORY_LIMIT`` (a DuckDB
+size such as ``4GB``; default half the machine's memory, at most 8 GiB) and
+``$REVIEW_DUCKDB_TEMP_DIR`` (default ``<system temp>/review-duckdb``; one sub-folder per
+DuckDB instance). A local source's daily rollups (:mod:`review.data.rollup`) are attached
+when they are current.
 """
 
 from __future__ import annotations
 
+import hashlib
+import os
+import tempfile
+import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -26,6 +37,8 @@ if TYPE_CHECKING:  # ibis is imported when a source is opened, not when this mod
     from ibis.backends import BaseBackend
 
 DUCKDB_SUFFIXES = (".duckdb", ".ddb", ".db")
+#: Default DuckDB memory limit: this share of the machine's memory, capped.
+MEMORY_SHARE, MEMORY_CAP, MEMORY_FLOOR = 0.5, 8 * 2**30, 512 * 2**20
 
 
 def is_url(source: str) -> bool:
@@ -38,7 +51,37 @@ def resolve_path(source: str | Path, base_dir: Path = PROJECT_ROOT) -> Path:
     return p if p.is_absolute() else base_dir / p
 
 
-def connect(source: str | Path, *, base_dir: Path = PROJECT_ROOT) -> BaseBackend:
+def duckdb_config(memory_limit: str | None = None, temp_dir: str | Path | None = None, *,
+                  database: Path | None = None) -> dict[str, str]:
+    """DuckDB settings of every connection :func:`connect` opens: ``memory_limit`` and
+    ``temp_directory`` (arguments, else the environment variables of the module docstring,
+    else half the machine's memory capped at 8 GiB and ``<system temp>/review-duckdb``).
+
+    DuckDB names its spill files the same in every instance and removes the spill folder when
+    the instance closes, so each instance gets its own sub-folder: per process and
+    ``database`` file (connections to one file in one process share an instance, which
+    DuckDB allows only with identical settings), or a new one for an in-memory database.
+    """
+    limit = memory_limit or os.environ.get("REVIEW_DUCKDB_MEMORY_LIMIT") or _default_limit()
+    base = Path(temp_dir or os.environ.get("REVIEW_DUCKDB_TEMP_DIR")
+                or Path(tempfile.gettempdir()) / "review-duckdb")
+    base.mkdir(parents=True, exist_ok=True)  # DuckDB creates only the last level
+    key = (hashlib.sha256(str(Path(database).resolve()).encode()).hexdigest()[:12]
+           if database is not None else uuid.uuid4().hex[:12])
+    temp = base / f"{os.getpid()}-{key}"
+    return {"memory_limit": str(limit), "temp_directory": str(temp)}
+
+
+def _default_limit() -> str:
+    try:
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):  # not POSIX: let DuckDB decide
+        total = 2 * MEMORY_CAP
+    return f"{max(MEMORY_FLOOR, min(MEMORY_CAP, int(total * MEMORY_SHARE))) // 2**20}MB"
+
+
+def connect(source: str | Path, *, base_dir: Path = PROJECT_ROOT,
+            rollups: bool = True) -> BaseBackend:
     """Open ``source`` and return an Ibis backend whose tables follow the data contract.
 
     Parameters
@@ -47,20 +90,24 @@ def connect(source: str | Path, *, base_dir: Path = PROJECT_ROOT) -> BaseBackend
         A DuckDB file, a folder of Parquet/CSV files, or an Ibis URL (see module docstring).
     base_dir
         Where relative paths are anchored; the project root by default.
+    rollups
+        Attach the source's daily rollups when they are current (local sources only).
     """
     import ibis
 
     source = str(source)
     if is_url(source):
-        return _connect_url(source)
+        return _connect_url(source, rollups)
     path = resolve_path(resolve_env(source), base_dir)
     if path.is_dir():
-        return _connect_folder(path)
+        return _with_rollups(_connect_folder(path), path, rollups)
     if path.is_file():
         try:
-            return ibis.duckdb.connect(str(path), read_only=True)
+            con = ibis.duckdb.connect(str(path), read_only=True,
+                                      **duckdb_config(database=path))
         except Exception as exc:  # duckdb raises its own IOException family
             raise DataSourceError(f"{path}: cannot open as a DuckDB database ({exc})") from None
+        return _with_rollups(con, path, rollups)
     where = "" if has_env_refs(source) else f" (looked for {path})"  # never show a secret
     raise DataSourceError(
         f"data source {source!r} not found{where}; "
@@ -68,14 +115,22 @@ def connect(source: str | Path, *, base_dir: Path = PROJECT_ROOT) -> BaseBackend
     )
 
 
-def _connect_url(source: str) -> BaseBackend:
+def _with_rollups(con: BaseBackend, path: Path, rollups: bool) -> BaseBackend:
+    if rollups:
+        from review.data.rollup import attach  # imports nothing heavy; avoids a cycle
+
+        attach(con, path)
+    return con
+
+
+def _connect_url(source: str, rollups: bool = True) -> BaseBackend:
     scheme = source.split("://", 1)[0].lower()
     if scheme == "pyspark":
         from review.data.spark import connect_spark  # optional dependency: pyspark
 
         return connect_spark(resolve_env(source))
     if scheme == "duckdb":
-        return connect(source.split("://", 1)[1])
+        return connect(source.split("://", 1)[1], rollups=rollups)
     import ibis
 
     try:
@@ -93,7 +148,7 @@ def _connect_url(source: str) -> BaseBackend:
 def _connect_folder(folder: Path) -> BaseBackend:
     import ibis
 
-    con = ibis.duckdb.connect()
+    con = ibis.duckdb.connect(**duckdb_config())
     found = 0
     for entry in sorted(folder.iterdir()):
         name, kind = _table_file(entry)

@@ -85,6 +85,18 @@ def source_fingerprint(source: str, *, memo_dir: Path | None = None,
     )
 
 
+def row_hash(t: Any) -> Any:
+    """Engine expression: a 64-bit hash of each whole row of Ibis table ``t``."""
+    import ibis
+
+    return ibis.struct({c: t[c] for c in t.columns}).hash()
+
+
+def row_checksum(t: Any) -> Any:
+    """Engine expression: :func:`row_hash` reduced mod 1,000,003 (sum it over rows)."""
+    return row_hash(t) % _CHECKSUM_MODULUS
+
+
 def engine_table_checksums(con: Any, tables: list[str] | None = None) -> dict[str, dict]:
     """Row count and row-hash checksums of each table, computed in the engine through Ibis.
 
@@ -103,8 +115,6 @@ def engine_table_checksums(con: Any, tables: list[str] | None = None) -> dict[st
         (``hash % 1,000,003``) of a 64-bit hash of each whole row. Both are independent of
         row order; the sum also catches duplicated rows, which cancel out in the XOR.
     """
-    import ibis
-
     from review.data.contract import TABLES
     from review.data.validate import present_tables  # list_tables() breaks on duckdb 2.0
 
@@ -113,9 +123,8 @@ def engine_table_checksums(con: Any, tables: list[str] | None = None) -> dict[st
     out: dict[str, dict] = {}
     for name in names:
         t = con.table(name)
-        row_hash = ibis.struct({c: t[c] for c in t.columns}).hash()
-        expr = t.aggregate(rows=t.count(), xor=row_hash.bit_xor(),
-                           sum=(row_hash % _CHECKSUM_MODULUS).sum())
+        expr = t.aggregate(rows=t.count(), xor=row_hash(t).bit_xor(),
+                           sum=row_checksum(t).sum())
         row = expr.to_pandas().iloc[0]
         out[name] = {k: (0 if _isna(row[k]) else int(row[k])) for k in ("rows", "xor", "sum")}
     return out

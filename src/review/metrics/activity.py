@@ -52,13 +52,14 @@ Breakdown tables (``breakdowns`` keys; stored as ``activity.<name>``)
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import date, datetime, time, timedelta
+from datetime import date, timedelta
 
 import ibis
 import pandas as pd
 
 from review.config import Params
 from review.core.calendar import days_in_month
+from review.data.rollup import rollup
 from review.metrics.acquisition import trend_months, user_counts, user_trend
 from review.metrics.common import (
     Measure,
@@ -195,14 +196,19 @@ def light_op_detail(events: ibis.Table, w: Window, light_ops: Sequence[str]) -> 
     return got
 
 
-def activity_trend(events: ibis.Table, users: ibis.Table, end: date, months: int = 12
+def activity_trend(user_day: ibis.Table, users: ibis.Table, end: date, months: int = 12
                    ) -> pd.DataFrame:
-    """Monthly MAU, MAU ratio, logins per active day and stickiness (one events query).
+    """Monthly MAU, MAU ratio, logins per active day and stickiness, from ``user_day``.
 
     Months are the ``months`` calendar months ending with the month of ``end``; the last one
     is cut at ``end``. Per month: MAU = distinct users with a login; MAU ratio = MAU ÷
     registered base at the month's (cut) end; logins per active day = logins ÷ active
     user-days; stickiness = active user-days ÷ (days × MAU).
+
+    Computed as three group-bys, each of which the engine can spill to disk: the daily rollup
+    (user, day[, platform]) → (user, day) → (user, month) → month; distinct users are the
+    rows of the (user, month) step, so no distinct-count hash table over a month's users is
+    held in memory.
 
     Returns
     -------
@@ -211,15 +217,16 @@ def activity_trend(events: ibis.Table, users: ibis.Table, end: date, months: int
         ``active_user_days``, ``logins_per_active_day``, ``stickiness``.
     """
     month_list = trend_months(end, months)
-    lo = datetime.combine(month_list[0], time.min)
-    hi = datetime.combine(end + timedelta(days=1), time.min)
-    e = events.filter((events.event == "login") & (events.ts >= ibis.literal(lo))
-                      & (events.ts < ibis.literal(hi)))
-    per_day = e.group_by(user_id=e.user_id, day=e.ts.date()).aggregate(n=e.count())
-    expr = per_day.group_by(month=per_day.day.truncate("M")).aggregate(
-        active_users=per_day.user_id.nunique(),
-        logins=per_day.n.sum(),
-        active_user_days=per_day.count(),
+    ud = user_day.filter((user_day.logins > 0) & (user_day.day >= ibis.literal(month_list[0]))
+                         & (user_day.day <= ibis.literal(end)))
+    per_day = ud.group_by(["user_id", "day"]).aggregate(n=ud.logins.sum())
+    per_month = per_day.group_by(user_id=per_day.user_id,
+                                 month=per_day.day.truncate("M").cast("date")).aggregate(
+        n=per_day.n.sum(), days=per_day.count())
+    expr = per_month.group_by("month").aggregate(
+        active_users=per_month.count(),
+        logins=per_month.n.sum(),
+        active_user_days=per_month.days.sum(),
     )
     got = execute(expr)
     got["month"] = pd.to_datetime(got["month"]).dt.date
@@ -273,5 +280,5 @@ def breakdowns(t: Mapping[str, ibis.Table], w: Window, p: Params) -> dict[str, p
     }
     if "users" in t:
         out["feature_usage_by_segment"] = feature_usage_by(events, t["users"], w, "segment", k)
-        out["trend"] = activity_trend(events, t["users"], w.end)
+        out["trend"] = activity_trend(rollup(t, "user_day"), t["users"], w.end)
     return out

@@ -14,7 +14,8 @@
   (:mod:`review.kpis`) and ``breakdowns(t, w, p) -> dict[str, DataFrame]`` for the tables the
   report charts; ``t`` maps table names to Ibis tables, ``w`` is the :class:`Window`, ``p``
   the :class:`~review.config.Params`. ``compute_period`` calls them for the period and the
-  comparison period.
+  comparison period. A family may also expose ``period(t, w, p) -> (headline, breakdowns)``
+  computing both with its shared queries run once; ``compute_period`` then uses it.
 * A breakdown by a dimension masks cells with fewer than ``k`` users
   (:func:`suppress_small_cells`) and flags them in a ``suppressed`` column.
 """

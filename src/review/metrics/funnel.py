@@ -24,6 +24,13 @@ before ``end + W`` undercounts the last users).
   (elapsed time; equal on DuckDB and on Spark with the project's pinned, DST-free session
   time zone).
 
+Inputs: the daily rollups of :mod:`review.data.rollup`, never the raw tables: card bindings
+from ``bind_events`` (every ``bind_card`` event, to the second); the first mobile transaction
+after binding from ``bind_txn`` (every successful mobile transaction on a day the user bound
+a card) and ``txn_day.first_ts`` (each day's first successful mobile transaction). On the
+binding day every candidate is in ``bind_txn``; on a later day the day's first one is the
+earliest candidate, so the result equals the one from raw rows to the second.
+
 Breakdown tables (``breakdowns`` keys; stored as ``funnel.<name>``)
 ------------------------------------------------------------------
 ``steps``
@@ -46,6 +53,7 @@ import ibis
 import pandas as pd
 
 from review.config import Params
+from review.data.rollup import rollup
 from review.metrics.common import (
     Measure,
     Window,
@@ -60,9 +68,12 @@ REQUIRES: tuple[str, ...] = ("users", "events", "transactions")
 STEPS: tuple[str, ...] = ("registered", "card_bound", "first_mobile_txn")
 
 
-def funnel_users(users: ibis.Table, events: ibis.Table, transactions: ibis.Table, w: Window,
+def funnel_users(users: ibis.Table, r: Mapping[str, ibis.Table], w: Window,
                  window_days: int, by: str | None = None) -> ibis.Table:
     """Per-user funnel times (an Ibis expression, not executed).
+
+    ``r`` holds the rollups ``bind_events``, ``bind_txn`` and ``txn_day`` (see
+    :func:`rollups`).
 
     Returns
     -------
@@ -76,19 +87,26 @@ def funnel_users(users: ibis.Table, events: ibis.Table, transactions: ibis.Table
     win_s = window_days * 86_400
     new = users.filter(w.has_ts(users.registered_at)).select(
         "user_id", *keys, "registered_at")
-    # pre-filter the big tables to the only instants that can count: [start, end + W + 1 day)
+    # pre-filter to the only instants that can count: [start, end + W + 1 day)
     lo, hi = ibis.literal(w.ts_lo), ibis.literal(w.ts_hi + timedelta(days=window_days))
-    binds = events.filter((events.event == "bind_card") & (events.ts >= lo) & (events.ts < hi))
+    day_lo, day_hi = ibis.literal(w.start), ibis.literal(w.end + timedelta(days=window_days + 1))
+    be = r["bind_events"]
+    binds = be.filter((be.day >= day_lo) & (be.day < day_hi) & (be.ts >= lo) & (be.ts < hi))
     jb = binds.select("user_id", "ts").join(new, "user_id")
     # elapsed seconds (epoch arithmetic), not engine `delta`: see the module docstring
     since_reg = elapsed_seconds(jb.ts, jb.registered_at)
     bound = (jb.filter((since_reg >= 0) & (since_reg < win_s))
              .group_by("user_id").aggregate(bound_at=jb.ts.min()))
     step2 = new.left_join(bound, "user_id").select(*new.columns, "bound_at")
-    txns = transactions.filter((transactions.status == "success")
-                               & (transactions.channel == "mobile")
-                               & (transactions.ts >= lo) & (transactions.ts < hi))
-    jt = txns.select("user_id", "ts").join(
+    # candidates for the first mobile transaction at or after binding (module docstring)
+    bt, td = r["bind_txn"], r["txn_day"]
+    same_day = bt.filter((bt.day >= day_lo) & (bt.day < day_hi)).select("user_id", "ts")
+    firsts = td.filter((td.status == "success") & (td.channel == "mobile")
+                       & (td.day >= day_lo) & (td.day < day_hi)).select(
+        "user_id", ts=td.first_ts)
+    txns = same_day.union(firsts, distinct=False)
+    txns = txns.filter((txns.ts >= lo) & (txns.ts < hi))
+    jt = txns.join(
         step2.filter(step2.bound_at.notnull()).select("user_id", "registered_at", "bound_at"),
         "user_id")
     since_reg_t = elapsed_seconds(jt.ts, jt.registered_at)
@@ -101,14 +119,21 @@ def funnel_users(users: ibis.Table, events: ibis.Table, transactions: ibis.Table
     )
 
 
-def funnel_steps(users: ibis.Table, events: ibis.Table, transactions: ibis.Table, w: Window,
+def rollups(t: Mapping[str, ibis.Table]) -> dict[str, ibis.Table]:
+    """The rollups the funnel reads, from a family's ``t`` (stored or derived)."""
+    return {name: rollup(t, name) for name in ("bind_events", "bind_txn", "txn_day")}
+
+
+def funnel_steps(users: ibis.Table, r: Mapping[str, ibis.Table], w: Window,
                  window_days: int, by: str | None = None) -> pd.DataFrame:
     """Users, conversion and median hours per funnel step (one query).
 
     Parameters
     ----------
-    users, events, transactions
-        Contract tables.
+    users
+        The contract ``users`` table.
+    r
+        The rollups of :func:`rollups`.
     w
         The period whose new users form the cohort.
     window_days
@@ -123,7 +148,7 @@ def funnel_steps(users: ibis.Table, events: ibis.Table, transactions: ibis.Table
         median_hours`` (see module docstring), sorted by ``by`` then ``step_no``.
     """
     keys = [by] if by else []
-    f = funnel_users(users, events, transactions, w, window_days, by)
+    f = funnel_users(users, r, w, window_days, by)
     metrics = dict(
         registered=f.count(),
         card_bound=f.bound_at.count(),
@@ -152,8 +177,11 @@ def funnel_steps(users: ibis.Table, events: ibis.Table, transactions: ibis.Table
 
 def headline(t: Mapping[str, ibis.Table], w: Window, p: Params) -> dict[str, Measure]:
     """``funnel_conversion``: P's new users reaching the last step ÷ P's new users."""
-    steps = funnel_steps(t["users"], t["events"], t["transactions"], w,
-                         p.thresholds.conversion_window_days)
+    return _conversion(funnel_steps(t["users"], rollups(t), w,
+                                    p.thresholds.conversion_window_days))
+
+
+def _conversion(steps: pd.DataFrame) -> dict[str, Measure]:
     n = steps.set_index("step")["users"]
     return {"funnel_conversion": Measure.ratio(float(n[STEPS[-1]]), float(n[STEPS[0]]),
                                                what="new users")}
@@ -163,8 +191,15 @@ def breakdowns(t: Mapping[str, ibis.Table], w: Window, p: Params) -> dict[str, p
     """The funnel tables of the module docstring (empty unless all required tables exist)."""
     if any(name not in t for name in REQUIRES):
         return {}
-    args = (t["users"], t["events"], t["transactions"], w, p.thresholds.conversion_window_days)
+    args = (t["users"], rollups(t), w, p.thresholds.conversion_window_days)
     by_channel = suppress_small_cells(
         funnel_steps(*args, by="acquisition_channel"), "users", p.thresholds.min_cell_users,
         value_cols=["step_conversion", "cumulative_conversion", "median_hours"])
     return {"steps": funnel_steps(*args), "by_channel": by_channel}
+
+
+def period(t: Mapping[str, ibis.Table], w: Window, p: Params
+           ) -> tuple[dict[str, Measure], dict[str, pd.DataFrame]]:
+    """:func:`headline` and :func:`breakdowns` of ``w``; the headline comes from ``steps``."""
+    tables = breakdowns(t, w, p)
+    return (_conversion(tables["steps"]) if tables else headline(t, w, p)), tables

@@ -29,6 +29,9 @@ Every user registered on or before P's end gets exactly one **state**, tested in
 the "resurrecting" users (active in P, registered before P, not active in the previous
 window) when D ≥ len(P), the normal case.
 
+Logins come from the daily rollup ``user_day`` (:mod:`review.data.rollup`), never from raw
+events.
+
 Breakdown tables (``breakdowns`` keys; stored as ``lifecycle.<name>``)
 ---------------------------------------------------------------------
 ``states``
@@ -50,6 +53,7 @@ import ibis
 import pandas as pd
 
 from review.config import Params
+from review.data.rollup import rollup
 from review.metrics.acquisition import trend_months, user_trend
 from review.metrics.common import (
     Measure,
@@ -71,11 +75,11 @@ def dormancy_window(w: Window, dormancy_days: int) -> Window:
     return Window(w.start - timedelta(days=dormancy_days), w.start - timedelta(days=1))
 
 
-def user_states(users: ibis.Table, events: ibis.Table, w: Window, dormancy_days: int
+def user_states(users: ibis.Table, user_day: ibis.Table, w: Window, dormancy_days: int
                 ) -> ibis.Table:
     """The lifecycle state of every user registered by ``w.end`` (an Ibis expression).
 
-    One pass over the logins of ``[min(previous, dormancy window).start, w.end]``.
+    One pass over the ``user_day`` logins of ``[min(previous, dormancy window).start, w.end]``.
 
     Returns
     -------
@@ -84,13 +88,14 @@ def user_states(users: ibis.Table, events: ibis.Table, w: Window, dormancy_days:
     """
     prev = w.shifted(-w.days)
     dorm = dormancy_window(w, dormancy_days)
-    lo = min(prev.ts_lo, dorm.ts_lo)
-    logins = events.filter((events.event == "login") & (events.ts >= ibis.literal(lo))
-                           & (events.ts < ibis.literal(w.ts_hi)))
+    lo = min(prev.start, dorm.start)
+    ud = user_day
+    logins = ud.filter((ud.logins > 0) & (ud.day >= ibis.literal(lo))
+                       & (ud.day <= ibis.literal(w.end)))
     flags = logins.group_by("user_id").aggregate(
-        n_p=logins.count(where=w.has_ts(logins.ts)),
-        n_prev=logins.count(where=prev.has_ts(logins.ts)),
-        n_dorm=logins.count(where=dorm.has_ts(logins.ts)),
+        n_p=logins.logins.sum(where=w.has_date(logins.day)),
+        n_prev=logins.logins.sum(where=prev.has_date(logins.day)),
+        n_dorm=logins.logins.sum(where=dorm.has_date(logins.day)),
     )
     base = users.filter(users.registered_at < ibis.literal(w.ts_hi)).select(
         "user_id", "registered_at")
@@ -111,7 +116,7 @@ def user_states(users: ibis.Table, events: ibis.Table, w: Window, dormancy_days:
     return u.select("user_id", state=state)
 
 
-def lifecycle_counts(users: ibis.Table, events: ibis.Table, w: Window, dormancy_days: int
+def lifecycle_counts(users: ibis.Table, user_day: ibis.Table, w: Window, dormancy_days: int
                      ) -> pd.DataFrame:
     """Users per lifecycle state in ``w`` (one query; every state listed, 0 when empty).
 
@@ -121,7 +126,7 @@ def lifecycle_counts(users: ibis.Table, events: ibis.Table, w: Window, dormancy_
         ``state`` (in :data:`STATES` order), ``users`` (count), ``share`` (of users
         registered by ``w.end``, ratio 0–1; NaN when there are none).
     """
-    s = user_states(users, events, w, dormancy_days)
+    s = user_states(users, user_day, w, dormancy_days)
     got = execute(s.group_by("state").aggregate(users=s.count())).set_index("state")["users"]
     out = pd.DataFrame({"state": list(STATES)})
     out["users"] = [int(got.get(st, 0)) for st in STATES]
@@ -138,11 +143,11 @@ def reactivation_measure(counts: pd.DataFrame) -> Measure:
                          what="dormant users at the period start")
 
 
-def lifecycle_trend(users: ibis.Table, events: ibis.Table, end: date, dormancy_days: int,
+def lifecycle_trend(users: ibis.Table, user_day: ibis.Table, end: date, dormancy_days: int,
                     months: int = 12) -> pd.DataFrame:
     """Dormant users at each month's start and how many were reactivated in the month.
 
-    One grouped events query: logins of ``[first month − D days, end]`` are reduced to one
+    One grouped ``user_day`` query: logins of ``[first month − D days, end]`` are reduced to one
     row per (user, active month) with the last login date, the previous active month's last
     login date (``lag``) and the next active month (``lead``), then crossed with the
     ``months`` target months. A user is *not* dormant at month m's start when the latest
@@ -156,13 +161,13 @@ def lifecycle_trend(users: ibis.Table, events: ibis.Table, end: date, dormancy_d
         ``month``, ``dormant_at_start``, ``reactivated``, ``reactivation_rate``.
     """
     month_list = trend_months(end, months)
-    lo = datetime.combine(month_list[0] - timedelta(days=dormancy_days), time.min)
-    hi = datetime.combine(end + timedelta(days=1), time.min)
-    logins = events.filter((events.event == "login") & (events.ts >= ibis.literal(lo))
-                           & (events.ts < ibis.literal(hi)))
-    day = logins.ts.date()
-    um = logins.group_by(user_id=logins.user_id, month=day.truncate("M")).aggregate(
-        last_login=day.max())
+    lo = month_list[0] - timedelta(days=dormancy_days)
+    ud = user_day
+    logins = ud.filter((ud.logins > 0) & (ud.day >= ibis.literal(lo))
+                       & (ud.day <= ibis.literal(end)))
+    day = logins.day
+    um = logins.group_by(user_id=logins.user_id, month=day.truncate("M").cast("date")
+                         ).aggregate(last_login=day.max())
     by_user = ibis.window(group_by="user_id", order_by="month")
     um = um.mutate(prev_last=um.last_login.lag().over(by_user),
                    next_month=um.month.lead().over(by_user))
@@ -195,7 +200,7 @@ def lifecycle_trend(users: ibis.Table, events: ibis.Table, end: date, dormancy_d
 
 def headline(t: Mapping[str, ibis.Table], w: Window, p: Params) -> dict[str, Measure]:
     """``reactivation_rate`` for ``w``."""
-    counts = lifecycle_counts(t["users"], t["events"], w, p.thresholds.dormancy_days)
+    counts = lifecycle_counts(t["users"], rollup(t, "user_day"), w, p.thresholds.dormancy_days)
     return {"reactivation_rate": reactivation_measure(counts)}
 
 
@@ -204,5 +209,20 @@ def breakdowns(t: Mapping[str, ibis.Table], w: Window, p: Params) -> dict[str, p
     if "users" not in t or "events" not in t:
         return {}
     d, k = p.thresholds.dormancy_days, p.thresholds.min_cell_users
-    states = suppress_small_cells(lifecycle_counts(t["users"], t["events"], w, d), "users", k)
-    return {"states": states, "trend": lifecycle_trend(t["users"], t["events"], w.end, d)}
+    user_day = rollup(t, "user_day")
+    states = suppress_small_cells(lifecycle_counts(t["users"], user_day, w, d), "users", k)
+    return {"states": states, "trend": lifecycle_trend(t["users"], user_day, w.end, d)}
+
+
+def period(t: Mapping[str, ibis.Table], w: Window, p: Params
+           ) -> tuple[dict[str, Measure], dict[str, pd.DataFrame]]:
+    """:func:`headline` and :func:`breakdowns` of ``w`` with one state query (the headline
+    needs the unsuppressed counts, so it is taken before suppression)."""
+    if "users" not in t or "events" not in t:
+        return headline(t, w, p), {}
+    d, k = p.thresholds.dormancy_days, p.thresholds.min_cell_users
+    user_day = rollup(t, "user_day")
+    counts = lifecycle_counts(t["users"], user_day, w, d)
+    return {"reactivation_rate": reactivation_measure(counts)}, {
+        "states": suppress_small_cells(counts, "users", k),
+        "trend": lifecycle_trend(t["users"], user_day, w.end, d)}

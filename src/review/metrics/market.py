@@ -19,7 +19,8 @@ where the metric is one of ours (:data:`OWN_METRICS`): ``nps`` (points), ``aware
 ``mau_ratio``, ``mobile_share`` (ratios, as in the KPI catalog; the benchmark's own unit is
 whatever the analyst typed). Our monthly values are computed on the part of the month inside
 P: ``mau_ratio`` = distinct users with a login in the month ÷ users registered by the month's
-end (or P's end if earlier).
+end (or P's end if earlier). Logins and transactions come from the daily rollups ``user_day``
+and ``txn_day`` (:mod:`review.data.rollup`), never from the raw tables.
 
 Breakdown tables (``breakdowns()`` keys; stored as ``market.<name>``)
 --------------------------------------------------------------------
@@ -49,6 +50,7 @@ import ibis
 import pandas as pd
 
 from review.config import Params
+from review.data.rollup import rollup
 from review.kpis import KPI_CATALOG
 from review.metrics.common import (
     Measure,
@@ -64,7 +66,6 @@ from review.metrics.value import (
     month_grid,
     month_index,
     month_of_index,
-    successful_transactions,
     trend_window,
 )
 
@@ -192,17 +193,20 @@ def own_monthly_values(t: Mapping[str, ibis.Table], w: Window,
         if have("awareness"):
             add("awareness", df["month_idx"], _with_share(df)["awareness"])
     if have("mau_ratio"):
-        e = t["events"].filter(t["events"].event == "login", w.has_ts(t["events"].ts))
-        mau = execute(e.group_by(month_idx=month_index(e.ts)).aggregate(
-            active=e.user_id.nunique()))
+        ud = rollup(t, "user_day")
+        e = ud.filter(ud.logins > 0, w.has_date(ud.day))
+        um = e.select("user_id", month_idx=month_index(e.day)).distinct()  # spillable
+        mau = execute(um.group_by("month_idx").aggregate(active=um.count()))
         u = t["users"].filter(t["users"].registered_at < ibis.literal(w.ts_hi))
         reg = execute(u.group_by(month_idx=month_index(u.registered_at)).aggregate(n=u.count()))
         base = [int(reg.loc[reg["month_idx"] <= m, "n"].sum()) for m in mau["month_idx"]]
         add("mau_ratio", mau["month_idx"], ratio_column(mau["active"], pd.Series(base)))
     if have("mobile_share"):
-        s = successful_transactions(t["transactions"], w)
-        df = execute(s.group_by(month_idx=month_index(s.ts)).aggregate(
-            n=s.count(), mobile=s.count(where=s.channel == "mobile")))
+        td = rollup(t, "txn_day")
+        s = td.filter(td.status == "success", w.has_date(td.day))
+        df = execute(s.group_by(month_idx=month_index(s.day)).aggregate(
+            n=s.txns.sum(), mobile=s.txns.sum(where=s.channel == "mobile")))
+        df["mobile"] = df["mobile"].fillna(0)
         add("mobile_share", df["month_idx"], ratio_column(df["mobile"], df["n"]))
     if not rows:
         return pd.DataFrame({"period": pd.Series(dtype="str"), "metric": pd.Series(dtype="str"),
@@ -238,32 +242,54 @@ def benchmarks_for_period(benchmarks: ibis.Table, w: Window,
 # -- family interface -----------------------------------------------------------------------------
 def headline(t: Mapping[str, ibis.Table], w: Window, p: Params) -> dict[str, Measure]:
     """The market KPIs of window ``w`` (missing tables → NaN with a note)."""
+    by_region = (penetration_by_region(t["users"], t["regions"], w)
+                 if "users" in t and "regions" in t else None)
+    aware = awareness(t["surveys"], w) if "surveys" in t else None
+    return _measures(t, by_region, aware)
+
+
+def _measures(t: Mapping[str, ibis.Table], by_region: pd.DataFrame | None,
+              aware: pd.DataFrame | None) -> dict[str, Measure]:
+    """The KPIs from :func:`penetration_by_region` and :func:`awareness` (``None``: missing)."""
     out: dict[str, Measure] = {}
-    if "users" in t and "regions" in t:
-        tiers = penetration_by_tier(penetration_by_region(t["users"], t["regions"], w))
+    if by_region is not None:
+        tiers = penetration_by_tier(by_region)
         out["penetration_key"] = _tier_measure(tiers, "key")
         out["penetration_lower"] = _tier_measure(tiers, "lower")
-    if "surveys" in t:
-        a = awareness(t["surveys"], w).iloc[0]
+    if aware is not None:
+        a = aware.iloc[0]
         value, note = safe_ratio(a["aware"], a["answered"],
                                  what="responses answering the awareness question")
         out["awareness"] = Measure(value, float(a["aware"]), float(a["answered"]), note)
     return with_missing(out, KPI_REQUIRES, t)
 
 
-def breakdowns(t: Mapping[str, ibis.Table], w: Window, p: Params) -> dict[str, pd.DataFrame]:
+def period(t: Mapping[str, ibis.Table], w: Window, p: Params
+           ) -> tuple[dict[str, Measure], dict[str, pd.DataFrame]]:
+    """:func:`headline` and :func:`breakdowns` of ``w``, each query run once."""
+    by_region = (penetration_by_region(t["users"], t["regions"], w)
+                 if "users" in t and "regions" in t else None)
+    aware = awareness(t["surveys"], w) if "surveys" in t else None
+    return _measures(t, by_region, aware), breakdowns(t, w, p, by_region=by_region,
+                                                      aware=aware)
+
+
+def breakdowns(t: Mapping[str, ibis.Table], w: Window, p: Params, *,
+               by_region: pd.DataFrame | None = None, aware: pd.DataFrame | None = None
+               ) -> dict[str, pd.DataFrame]:
     """The market breakdown tables of P (module docstring); tables whose inputs are missing
-    are omitted."""
+    are omitted. ``by_region`` and ``aware``: those tables when already computed."""
     k = p.thresholds.min_cell_users
     out: dict[str, pd.DataFrame] = {}
     if "users" in t and "regions" in t:
-        by_region = penetration_by_region(t["users"], t["regions"], w)
+        if by_region is None:
+            by_region = penetration_by_region(t["users"], t["regions"], w)
         out["penetration_by_region"] = suppress_small_cells(
             by_region, "registered", k, ["registered", "penetration"])
         out["penetration_by_tier"] = suppress_small_cells(
             penetration_by_tier(by_region), "registered", k, ["registered", "penetration"])
     if "surveys" in t:
-        out["awareness"] = awareness(t["surveys"], w)
+        out["awareness"] = awareness(t["surveys"], w) if aware is None else aware
         out["awareness_trend"] = awareness_trend(t["surveys"], w)
     if "benchmarks" in t:
         bm = t["benchmarks"]

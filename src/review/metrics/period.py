@@ -10,6 +10,10 @@ A period spanning several calendar months reports the activity ratios of
 
 A family whose required tables are missing from the source yields ``NaN`` KPIs with the note
 "needs table …" and no breakdowns; the report shows "not available" for those blocks.
+
+The families read the daily rollups of :mod:`review.data.rollup` (``t["user_day"]`` …): the
+stored ones when the source has current rollups, else expressions deriving them from the raw
+tables.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from review.config import Params
 from review.core.calendar import month_end, month_start
 from review.data.connect import available_tables
 from review.data.contract import TABLES
+from review.data.rollup import tables as rollup_tables
 from review.kpis import KPI_CATALOG
 from review.metrics.common import Measure, Window
 from review.metrics.disclosure import protect_kpis, protect_tables
@@ -61,11 +66,13 @@ def month_windows(w: Window) -> list[Window]:
 
 
 def headline_of(mod: ModuleType, t: Mapping[str, ibis.Table], w: Window,
-                params: Params) -> dict[str, Measure]:
-    """``mod.headline`` of ``w``; the :data:`MONTHLY_MEAN_KPIS` among its KPIs are replaced by
-    the mean of their values over the calendar months of ``w`` when it spans several (months
-    where a ratio is undefined are left out of the mean and named in the note)."""
-    out = dict(mod.headline(t, w, params))
+                params: Params, computed: Mapping[str, Measure] | None = None
+                ) -> dict[str, Measure]:
+    """``mod.headline`` of ``w`` (or ``computed``, when the family's ``period()`` gave it);
+    the :data:`MONTHLY_MEAN_KPIS` among its KPIs are replaced by the mean of their values over
+    the calendar months of ``w`` when it spans several (months where a ratio is undefined
+    are left out of the mean and named in the note)."""
+    out = dict(mod.headline(t, w, params) if computed is None else computed)
     months = month_windows(w)
     keys = [k for k in MONTHLY_MEAN_KPIS if k in out]
     if len(months) < 2 or not keys:
@@ -110,6 +117,7 @@ def compute_period(con: BaseBackend, params: Params, *,
         ``ValidationReport.to_records(for_report=True)``); stored as given.
     """
     t = contract_tables(con)
+    t.update(rollup_tables(con, t))  # daily rollups: stored when current, else derived
     w = Window(params.start, params.end)
     cw = Window(*params.comparison)
     current: dict[str, Measure] = {}
@@ -124,14 +132,16 @@ def compute_period(con: BaseBackend, params: Params, *,
             current.update({k: Measure.missing(note) for k in keys})
             previous.update({k: Measure.missing(note) for k in keys})
             continue
-        current.update(_only(headline_of(mod, t, w, params), keys, fam))
-        previous.update(_only(headline_of(mod, t, cw, params), keys, fam))
-        for name, df in mod.breakdowns(t, w, params).items():
-            tables[f"{fam}.{name}"] = df
+        cur, tabs = _headline_and_breakdowns(mod, t, w, params)
+        current.update(_only(cur, keys, fam))
+        tables.update({f"{fam}.{name}": df for name, df in tabs.items()})
         if fam in COMPARE_BREAKDOWNS:
-            for name, df in mod.breakdowns(t, cw, params).items():
-                if name in COMPARE_BREAKDOWNS[fam]:
-                    tables[f"{fam}.{name}@compare"] = df
+            prev, tabs = _headline_and_breakdowns(mod, t, cw, params)
+            tables.update({f"{fam}.{name}@compare": df for name, df in tabs.items()
+                           if name in COMPARE_BREAKDOWNS[fam]})
+        else:
+            prev = headline_of(mod, t, cw, params)
+        previous.update(_only(prev, keys, fam))
     kpis = {key: _kpi_value(key, current[key], previous.get(key), params)
             for key in KPI_CATALOG if key in current}
     # small cells masked once, here, for everything downstream (report, charts, findings)
@@ -143,6 +153,16 @@ def compute_period(con: BaseBackend, params: Params, *,
         lang=params.lang, currency=params.currency, kpis=kpis, tables=tables,
         missing_tables=sorted(set(TABLES) - set(t)), quality=list(quality or []),
     )
+
+
+def _headline_and_breakdowns(mod: ModuleType, t: Mapping[str, ibis.Table], w: Window,
+                             params: Params) -> tuple[Mapping[str, Measure], dict]:
+    """A family's KPIs (:func:`headline_of`) and tables of ``w``: its ``period()`` when it has
+    one (shared queries run once), else ``headline()`` and ``breakdowns()``."""
+    if hasattr(mod, "period"):
+        cur, tabs = mod.period(t, w, params)
+        return headline_of(mod, t, w, params, cur), tabs
+    return headline_of(mod, t, w, params), mod.breakdowns(t, w, params)
 
 
 def _only(measures: Mapping[str, Measure], keys: list[str], fam: str) -> dict[str, Measure]:

@@ -19,6 +19,9 @@ Definitions (P = the window ``[start, end]``; days are calendar dates in the ban
   (its Sunday ≤ end); cells in unobservable weeks are NaN (blank), never 0. A cell in an
   observable week where nobody logged in is 0.
 
+Input: logins come from the daily rollup ``user_day`` (:mod:`review.data.rollup`; a user-day
+with ``logins > 0``), never from raw events.
+
 Calendar arithmetic: no engine-side date differences are used (``delta`` counts calendar
 boundaries on DuckDB but elapsed units on Spark). Day N is matched by comparing the login's
 date with ``registered date + interval N days``; week offsets are computed in pandas from
@@ -51,6 +54,7 @@ import ibis
 import pandas as pd
 
 from review.config import Params
+from review.data.rollup import rollup
 from review.metrics.common import (
     Measure,
     Window,
@@ -68,15 +72,22 @@ def _midnight(d: date) -> datetime:
     return datetime.combine(d, time.min)
 
 
-def day_n_retention(users: ibis.Table, events: ibis.Table, w: Window,
+def login_days(user_day: ibis.Table, lo: date, hi: date) -> ibis.Table:
+    """``user_id``, ``day`` of the user-days with ≥1 login in ``[lo, hi)`` (may repeat a
+    (user, day) once per platform; count distinct users)."""
+    return user_day.filter((user_day.logins > 0) & (user_day.day >= ibis.literal(lo))
+                           & (user_day.day < ibis.literal(hi))).select("user_id", "day")
+
+
+def day_n_retention(users: ibis.Table, user_day: ibis.Table, w: Window,
                     days: Sequence[int] = DAY_N, *, by: str | None = None,
                     until: date | None = None) -> pd.DataFrame:
-    """Day-N retention of the users registered in ``w`` (one users query, one events query).
+    """Day-N retention of the users registered in ``w`` (one users query, one rollup query).
 
     Parameters
     ----------
-    users, events
-        Contract tables.
+    users, user_day
+        The contract ``users`` table and the ``user_day`` rollup.
     w
         The period whose new users form the cohort.
     days
@@ -101,12 +112,9 @@ def day_n_retention(users: ibis.Table, events: ibis.Table, w: Window,
     sizes = _aggregate(new, keys, new_users=new.count(), **{
         f"eligible_{n}": new.count(where=new.registered_at < ibis.literal(
             _midnight(until - timedelta(days=n - 1)))) for n in days})
-    lo = _midnight(w.start + timedelta(days=min(days)))
-    hi = _midnight(until + timedelta(days=1))
-    logins = events.filter((events.event == "login") & (events.ts >= ibis.literal(lo))
-                           & (events.ts < ibis.literal(hi)))
-    j = logins.select("user_id", day=logins.ts.date()).join(
-        new.select("user_id", *keys, reg_day=new.registered_at.date()), "user_id")
+    logins = login_days(user_day, w.start + timedelta(days=min(days)),
+                        until + timedelta(days=1))
+    j = logins.join(new.select("user_id", *keys, reg_day=new.registered_at.date()), "user_id")
     # date + interval: calendar days on every engine (no elapsed-time difference involved)
     hit = {n: j.day == (j.reg_day + ibis.interval(days=n)) for n in days}
     agg = {f"retained_{n}": j.user_id.nunique(where=cond) for n, cond in hit.items()}
@@ -133,14 +141,14 @@ def _aggregate(t: ibis.Table, keys: list[str], **metrics: ibis.Scalar) -> ibis.T
     return t.group_by(keys).aggregate(**metrics) if keys else t.aggregate(**metrics)
 
 
-def weekly_cohorts(users: ibis.Table, events: ibis.Table, end: date, weeks: int = 12
+def weekly_cohorts(users: ibis.Table, user_day: ibis.Table, end: date, weeks: int = 12
                    ) -> pd.DataFrame:
     """Weekly registration cohorts and their retention by week offset (a cohort triangle).
 
     Cohorts: the ``weeks`` ISO weeks (Monday start) ending with the week of ``end``; users
     registered after ``end`` are left out. retention(w, k) = users of cohort w with ≥1 login
     in week w + k ÷ cohort users, k = 0 … ``weeks`` − 1. Weeks that end after ``end`` are
-    unobservable: NaN, ``observable = False``. One users query and one events query.
+    unobservable: NaN, ``observable = False``. One users query and one ``user_day`` query.
 
     Returns
     -------
@@ -158,10 +166,8 @@ def weekly_cohorts(users: ibis.Table, events: ibis.Table, end: date, weeks: int 
                           & (reg < ibis.literal(_midnight(end + timedelta(days=1)))))
     cohort = cohort.select("user_id", cohort_week=cohort.registered_at.truncate("W").date())
     sizes = execute(cohort.group_by("cohort_week").aggregate(cohort_users=cohort.count()))
-    logins = events.filter((events.event == "login")
-                           & (events.ts >= ibis.literal(_midnight(first_cohort)))
-                           & (events.ts < ibis.literal(_midnight(last_seen + timedelta(weeks=1)))))
-    j = logins.select("user_id", login_week=logins.ts.truncate("W").date()).join(
+    logins = login_days(user_day, first_cohort, last_seen + timedelta(weeks=1))
+    j = logins.select("user_id", login_week=logins.day.truncate("W").cast("date")).join(
         cohort, "user_id")
     seen = execute(j.group_by(["cohort_week", "login_week"])
                    .aggregate(retained_users=j.user_id.nunique()))
@@ -190,7 +196,12 @@ def weekly_cohorts(users: ibis.Table, events: ibis.Table, end: date, weeks: int 
 
 def headline(t: Mapping[str, ibis.Table], w: Window, p: Params) -> dict[str, Measure]:
     """``d7_retention`` of P's new users; the note gives the users excluded as unobservable."""
-    row = day_n_retention(t["users"], t["events"], w, (7,)).iloc[0]
+    return {"d7_retention": _d7(day_n_retention(t["users"], rollup(t, "user_day"), w, (7,))
+                                .iloc[0], w)}
+
+
+def _d7(row: pd.Series, w: Window) -> Measure:
+    """``d7_retention`` from a day-7 row of :func:`day_n_retention` (or of ``day_n``)."""
     m = Measure.ratio(float(row["retained_users"]), float(row["eligible_users"]),
                       what="new users with an observable day 7")
     excluded = int(row["excluded_users"])
@@ -199,19 +210,30 @@ def headline(t: Mapping[str, ibis.Table], w: Window, p: Params) -> dict[str, Mea
                 f"{w.end - timedelta(days=7)} are excluded (day 7 after the period end)")
         m = Measure(m.value, m.numerator, m.denominator,
                     f"{m.note}; {text}" if m.note else text)
-    return {"d7_retention": m}
+    return m
+
+
+def period(t: Mapping[str, ibis.Table], w: Window, p: Params
+           ) -> tuple[dict[str, Measure], dict[str, pd.DataFrame]]:
+    """:func:`headline` and :func:`breakdowns` of ``w`` with one day-N query: the headline
+    is the day-7 row of ``day_n`` (the sum over channels, which partition the new users)."""
+    tables = breakdowns(t, w, p)
+    day7 = tables["day_n"][tables["day_n"]["day"] == 7] if tables else None
+    if day7 is None or day7.empty:  # no new user in any channel: the one-row query answers
+        return headline(t, w, p), tables
+    return {"d7_retention": _d7(day7.iloc[0], w)}, tables
 
 
 def breakdowns(t: Mapping[str, ibis.Table], w: Window, p: Params) -> dict[str, pd.DataFrame]:
     """The retention tables of the module docstring (empty without users and events)."""
     if "users" not in t or "events" not in t:
         return {}
-    users, events, k = t["users"], t["events"], p.thresholds.min_cell_users
-    cohorts = suppress_small_cells(weekly_cohorts(users, events, w.end), "cohort_users", k,
+    users, user_day, k = t["users"], rollup(t, "user_day"), p.thresholds.min_cell_users
+    cohorts = suppress_small_cells(weekly_cohorts(users, user_day, w.end), "cohort_users", k,
                                    value_cols=["retained_users", "retention"])
-    # one events query for both tables: channels partition the new users, so the overall
+    # one rollup query for both tables: channels partition the new users, so the overall
     # counts are the sums over channels
-    per_channel = day_n_retention(users, events, w, DAY_N, by="acquisition_channel")
+    per_channel = day_n_retention(users, user_day, w, DAY_N, by="acquisition_channel")
     counts = ["new_users", "eligible_users", "excluded_users", "retained_users"]
     day_n = per_channel.groupby("day", as_index=False)[counts].sum()
     day_n["retention"] = ratio_column(day_n["retained_users"], day_n["eligible_users"])

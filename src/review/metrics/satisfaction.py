@@ -8,7 +8,7 @@ Headline KPIs (``review.kpis``, family ``satisfaction``)
     come from :func:`review.stats.nps_interval` (multinomial variance, Wald interval).
 ``complaints_per_10k``
     Complaint tickets with ``created_at`` in P per 10,000 period active users (distinct users
-    with ≥1 ``login`` in P, computed here with one query).
+    with ≥1 ``login`` in P, computed here with one query on the ``user_day`` rollup).
 
 Complaint resolution
 --------------------
@@ -75,6 +75,7 @@ import pandas as pd
 from scipy.stats import poisson
 
 from review.config import Params
+from review.data.rollup import rollup
 from review.metrics.common import (
     Measure,
     Window,
@@ -152,10 +153,12 @@ def nps_trend(surveys: ibis.Table, w: Window, *, confidence: float = 0.95) -> pd
 
 
 # -- complaints ------------------------------------------------------------------------------------
-def active_users(events: ibis.Table, w: Window) -> int:
-    """Period active users: distinct users with ≥1 ``login`` event in P (count)."""
-    e = events.filter(events.event == "login", w.has_ts(events.ts))
-    return int(execute(e.aggregate(n=e.user_id.nunique()))["n"].iloc[0])
+def active_users(user_day: ibis.Table, w: Window) -> int:
+    """Period active users: distinct users with ≥1 ``login`` event in P (count), from the
+    ``user_day`` rollup."""
+    e = user_day.filter(user_day.logins > 0, w.has_date(user_day.day))
+    users = e.select("user_id").distinct()  # a group-by the engine can spill, not a hash set
+    return int(execute(users.aggregate(n=users.count()))["n"].iloc[0])
 
 
 def _complaint_aggregates(c: ibis.Table) -> dict[str, ibis.Scalar]:
@@ -290,21 +293,40 @@ def complaints_weekly(daily: pd.DataFrame, *, alpha: float = FALSE_ALARM) -> pd.
 # -- family interface -----------------------------------------------------------------------------
 def headline(t: Mapping[str, ibis.Table], w: Window, p: Params) -> dict[str, Measure]:
     """The satisfaction KPIs of window ``w`` (missing tables → NaN with a note)."""
+    nps = nps_summary(t["surveys"], w) if "surveys" in t else None
+    cpl = None
+    if "complaints" in t and "events" in t:
+        cpl = complaints_summary(t["complaints"], w,
+                                 active=active_users(rollup(t, "user_day"), w))
+    return _measures(t, nps, cpl)
+
+
+def _measures(t: Mapping[str, ibis.Table], nps: pd.DataFrame | None,
+              cpl: pd.DataFrame | None) -> dict[str, Measure]:
+    """The KPIs from :func:`nps_summary` and :func:`complaints_summary` (``None``: missing)."""
     out: dict[str, Measure] = {}
-    if "surveys" in t:
-        s = nps_summary(t["surveys"], w).iloc[0]
+    if nps is not None:
+        s = nps.iloc[0]
         out["nps"] = Measure(float(s["nps"]), note=s["note"] if isinstance(s["note"], str)
                              else None)
     else:
         out["nps"] = Measure.missing("needs table surveys")
-    if "complaints" in t and "events" in t:
-        c = complaints_summary(t["complaints"], w, active=active_users(t["events"], w)).iloc[0]
+    if cpl is not None and "events" in t:
+        c = cpl.iloc[0]
         out["complaints_per_10k"] = Measure.ratio(c["tickets"], c["active_users"],
                                                   what="period active users", scale=10_000)
     else:
         missing = [n for n in KPI_REQUIRES["complaints_per_10k"] if n not in t]
         out["complaints_per_10k"] = Measure.missing(f"needs table {', '.join(missing)}")
     return out
+
+
+def period(t: Mapping[str, ibis.Table], w: Window, p: Params
+           ) -> tuple[dict[str, Measure], dict[str, pd.DataFrame]]:
+    """:func:`headline` and :func:`breakdowns` of ``w``, each query run once (the KPIs are
+    read from the ``nps`` and ``complaints`` tables)."""
+    tables = breakdowns(t, w, p)
+    return _measures(t, tables.get("nps"), tables.get("complaints")), tables
 
 
 def breakdowns(t: Mapping[str, ibis.Table], w: Window, p: Params) -> dict[str, pd.DataFrame]:
@@ -316,7 +338,7 @@ def breakdowns(t: Mapping[str, ibis.Table], w: Window, p: Params) -> dict[str, p
         out["nps_trend"] = nps_trend(t["surveys"], w)
     if "complaints" in t:
         cpl = t["complaints"]
-        active = active_users(t["events"], w) if "events" in t else 0
+        active = active_users(rollup(t, "user_day"), w) if "events" in t else 0
         summary = complaints_summary(cpl, w, active=active)
         if "events" not in t:
             summary["per_10k"] = math.nan

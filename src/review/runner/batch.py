@@ -533,6 +533,10 @@ def run_batch(params_files: Sequence[Path], options: RunOptions | None = None) -
             outputs.recover(out)
         except OSError as exc:
             raise outputs.writable_error(exc, out, "clean up the outputs folder") from None
+        from review.data.rollup import refresh_sources  # daily rollups first: periods read them
+
+        refresh_sources([p.source for _, p in loaded],
+                        say=(lambda m: print(m, file=sys.stderr)) if options.progress else None)
         ctx = Context(out_dir=out, cache_dir=options.cache, notebooks_dir=options.notebooks_dir,
                       code=fingerprint.code_hash(),
                       notebooks={s.stem: fingerprint.notebook_hash(s.path) for s in sections},

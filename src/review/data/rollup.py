@@ -1,0 +1,450 @@
+"""Daily rollups: read each raw event and transaction once, then compute every period from them.
+
+Raw ``events`` and ``transactions`` are the big tables (hundreds of millions of rows a month at
+a city bank). The metric families read these small daily tables instead; the raw tables are
+read only to build them.
+
+Rollup tables (one row per key; ``day`` is the calendar date of ``ts``, local time)
+------------------------------------------------------------------------------------
+``user_day``
+    ``user_id``, ``day``, ``platform`` (null kept as null) → ``events`` (all events),
+    ``logins``, ``session_seconds`` (sum over the events; null when every value is null),
+    ``crashes``, ``risk_logins`` (logins with ``risk_flag`` true), ``bio_logins`` (logins with
+    ``auth_method`` fingerprint or face), ``bind_cards`` and ``feature_events`` (events other
+    than login, bind_card and crash), counts.
+``feature_day``
+    ``user_id``, ``day``, ``feature`` (the event name of a feature event) → ``events`` (count).
+``txn_day``
+    ``user_id``, ``day``, ``type``, ``channel``, ``status`` → ``txns`` (count), ``amount``
+    (sum, currency), ``first_ts`` (earliest ``ts``).
+``bind_events``
+    Every ``bind_card`` event: ``user_id``, ``day``, ``ts`` (about one per customer).
+``bind_txn``
+    The successful mobile transactions made on a day the same user bound a card:
+    ``user_id``, ``day``, ``ts``. With ``bind_events`` and ``txn_day.first_ts`` this gives
+    the funnel's "first mobile transaction after the card was bound" to the second.
+
+Every rollup row depends only on the raw rows of its own day, so a day can be rebuilt alone.
+
+Where they are stored
+---------------------
+Beside the source, never inside it (the source keeps its fingerprint): for ``data/bank.duckdb``
+or a Parquet folder ``data/bank/`` the folder ``data/bank.duckdb.rollup/`` (or
+``data/bank.rollup/``) holds one Parquet file per table and calendar month
+(``user_day/2026-09.parquet``) and ``manifest.json``: the rollup version, the source's stamp
+(file sizes and modification times) and a fingerprint of each raw day (row count and sum of
+row hashes, computed in the engine). :func:`refresh` re-reads only the raw days that are new
+or whose fingerprint changed, rewrites the months they belong to (each file replaced
+atomically, the manifest last) and drops days that disappeared. :func:`attach` exposes a
+store to a connection only when its stamp matches the source; otherwise the families use
+:func:`derived` expressions over the raw tables (correct, just slower). Engine-URL sources
+(Spark, warehouses) always use the derived expressions.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from review.core.files import atomic_path, atomic_write_json, read_json
+from review.errors import DataSourceError
+
+if TYPE_CHECKING:
+    import ibis
+
+#: Bumped whenever a rollup definition changes: a store of another version is rebuilt.
+VERSION = 1
+#: The raw tables rollups are built from.
+RAW_TABLES: tuple[str, ...] = ("events", "transactions")
+#: Rollup tables and the raw tables each needs.
+ROLLUPS: dict[str, tuple[str, ...]] = {
+    "user_day": ("events",),
+    "feature_day": ("events",),
+    "txn_day": ("transactions",),
+    "bind_events": ("events",),
+    "bind_txn": ("events", "transactions"),
+}
+#: Events that are not feature events (as in the activity family).
+NON_FEATURE_EVENTS: tuple[str, ...] = ("login", "bind_card", "crash")
+#: Login authentication methods that count as biometric.
+BIOMETRIC_METHODS: tuple[str, ...] = ("fingerprint", "face")
+#: Name of a stored rollup table's view in a connection.
+VIEW_PREFIX = "rollup_"
+
+
+# -- definitions (Ibis, any engine) -----------------------------------------------------------
+def user_day(events: ibis.Table) -> ibis.Table:
+    """The ``user_day`` rollup of ``events`` (module docstring)."""
+    e = events
+    login = e.event == "login"
+    return e.group_by(user_id=e.user_id, day=e.ts.date(), platform=e.platform).aggregate(
+        events=e.count(),
+        logins=e.count(where=login),
+        session_seconds=e.session_seconds.sum(),
+        crashes=e.count(where=e.event == "crash"),
+        risk_logins=e.count(where=login & e.risk_flag.fill_null(False)),
+        bio_logins=e.count(where=login & e.auth_method.isin(BIOMETRIC_METHODS)),
+        bind_cards=e.count(where=e.event == "bind_card"),
+        feature_events=e.count(where=e.event.notin(NON_FEATURE_EVENTS)),
+    )
+
+
+def feature_day(events: ibis.Table) -> ibis.Table:
+    """The ``feature_day`` rollup of ``events`` (module docstring)."""
+    e = events.filter(events.event.notin(NON_FEATURE_EVENTS))
+    return e.group_by(user_id=e.user_id, day=e.ts.date(), feature=e.event).aggregate(
+        events=e.count())
+
+
+def txn_day(transactions: ibis.Table) -> ibis.Table:
+    """The ``txn_day`` rollup of ``transactions`` (module docstring)."""
+    t = transactions
+    return t.group_by(user_id=t.user_id, day=t.ts.date(), type=t.type, channel=t.channel,
+                      status=t.status).aggregate(txns=t.count(), amount=t.amount.sum(),
+                                                 first_ts=t.ts.min())
+
+
+def bind_events(events: ibis.Table) -> ibis.Table:
+    """The ``bind_events`` rollup of ``events`` (module docstring)."""
+    e = events.filter(events.event == "bind_card")
+    return e.select("user_id", day=e.ts.date(), ts=e.ts)
+
+
+def bind_txn(events: ibis.Table, transactions: ibis.Table) -> ibis.Table:
+    """The ``bind_txn`` rollup (module docstring): successful mobile transactions of a user
+    on a day they bound a card."""
+    b = bind_events(events).select("user_id", "day").distinct()
+    t = transactions.filter((transactions.status == "success")
+                            & (transactions.channel == "mobile"))
+    t = t.select("user_id", day=t.ts.date(), ts=t.ts)
+    return t.join(b, ["user_id", "day"]).select("user_id", "day", "ts")
+
+
+def _define(name: str, raw: Mapping[str, ibis.Table]) -> ibis.Table:
+    if name == "bind_txn":
+        return bind_txn(raw["events"], raw["transactions"])
+    return {"user_day": user_day, "feature_day": feature_day, "txn_day": txn_day,
+            "bind_events": bind_events}[name](raw[ROLLUPS[name][0]])
+
+
+def derived(raw: Mapping[str, ibis.Table]) -> dict[str, ibis.Table]:
+    """Every rollup whose raw tables are in ``raw``, as expressions over them (not stored)."""
+    return {name: _define(name, raw) for name, needs in ROLLUPS.items()
+            if all(n in raw for n in needs)}
+
+
+def rollup(t: Mapping[str, ibis.Table], name: str) -> ibis.Table:
+    """Rollup ``name`` for a family: ``t[name]`` when given (stored), else derived from ``t``'s
+    raw tables. ``t`` is the mapping a family's ``headline``/``breakdowns`` receive."""
+    if name in t:
+        return t[name]
+    if not all(n in t for n in ROLLUPS[name]):
+        raise DataSourceError(f"rollup {name!r} needs table(s) {', '.join(ROLLUPS[name])}")
+    return _define(name, t)
+
+
+def tables(con: Any, raw: Mapping[str, ibis.Table]) -> dict[str, ibis.Table]:
+    """The rollups for ``compute_period``: the stored ones ``con`` exposes (:func:`attach`),
+    else derived from the raw tables in ``raw``."""
+    out = derived(raw)
+    for name in list(out):
+        try:
+            out[name] = con.table(VIEW_PREFIX + name)
+        except Exception:  # not attached (stale, never built, engine URL): keep derived
+            continue
+    return out
+
+
+# -- where a store lives ----------------------------------------------------------------------
+def store_path(source_path: Path) -> Path:
+    """The rollup folder of a local source: a sibling named ``<name>.rollup``."""
+    p = Path(source_path)
+    return p.with_name(p.name + ".rollup")
+
+
+def source_stamp(source_path: Path) -> dict[str, list[int]]:
+    """Sizes and modification times (ns) of the source's files: a cheap change detector."""
+    p = Path(source_path)
+    files = [p, p.with_name(p.name + ".wal")] if p.is_file() else sorted(
+        f for f in p.rglob("*") if f.is_file())
+    out = {}
+    for f in files:
+        if f.is_file():
+            st = f.stat()
+            out[f.relative_to(p.parent).as_posix()] = [st.st_size, st.st_mtime_ns]
+    return out
+
+
+def read_manifest(store: Path) -> dict[str, Any] | None:
+    """The store's manifest, or ``None`` when missing, unreadable or of another version."""
+    m = read_json(store / "manifest.json")
+    return m if isinstance(m, dict) and m.get("version") == VERSION else None
+
+
+def is_current(source_path: Path) -> bool:
+    """``True`` when the source's rollup store exists and matches the source as it is now."""
+    m = read_manifest(store_path(source_path))
+    return m is not None and m.get("stamp") == source_stamp(source_path)
+
+
+def attach(con: Any, source_path: Path) -> bool:
+    """Expose a current store's tables to ``con`` (a DuckDB backend) as ``rollup_<name>``
+    views; return whether it did. A stale or missing store attaches nothing."""
+    store = store_path(source_path)
+    if not is_current(source_path):
+        return False
+    for name in ROLLUPS:
+        if any((store / name).glob("*.parquet")):
+            try:
+                con.read_parquet(str(store / name / "*.parquet"), table_name=VIEW_PREFIX + name)
+            except Exception as exc:  # a damaged file: derive from raw until `review rollup`
+                import logging
+
+                logging.getLogger(__name__).warning(
+                    "rollup %s in %s not used (%s); run `review rollup --full`", name, store,
+                    type(exc).__name__)
+    return True
+
+
+# -- building ---------------------------------------------------------------------------------
+@dataclass
+class RollupResult:
+    """What :func:`refresh` did. ``days_read`` are the raw days it read (new or changed)."""
+
+    store: Path
+    days_read: list[date] = field(default_factory=list)
+    days_removed: list[date] = field(default_factory=list)
+    months_written: list[str] = field(default_factory=list)
+    up_to_date: bool = False
+    seconds: float = 0.0
+
+    def summary(self) -> str:
+        if self.up_to_date:
+            return f"rollups in {self.store} are up to date"
+        return (f"rollups in {self.store}: {len(self.days_read)} day(s) read, "
+                f"{len(self.days_removed)} removed, {len(self.months_written)} month file(s) "
+                f"written per table in {self.seconds:.1f} s")
+
+
+def day_fingerprints(table: ibis.Table) -> dict[str, list[int]]:
+    """``{ISO day: [rows, sum of row hashes mod 1,000,003]}`` of a raw table, in the engine."""
+    from review.data.fingerprint import row_checksum
+
+    t = table.filter(table.ts.notnull())
+    expr = t.group_by(day=t.ts.date()).aggregate(rows=t.count(), sum=row_checksum(t).sum())
+    df = expr.to_pandas()
+    return {_iso(d): [int(r), int(s)] for d, r, s in zip(df["day"], df["rows"], df["sum"],
+                                                          strict=True)}
+
+
+def refresh(source: str | Path, *, base_dir: Path | None = None, full: bool = False,
+            say: Callable[[str], None] | None = None) -> RollupResult:
+    """Build or refresh the rollups of a local source (a DuckDB file or a Parquet folder).
+
+    Parameters
+    ----------
+    source
+        The source as a params file gives it (relative paths from the project root).
+    full
+        Rebuild every day, whatever the fingerprints say.
+    say
+        Progress callback (one line per step).
+
+    Raises
+    ------
+    DataSourceError
+        The source is an engine URL, cannot be opened, has neither events nor transactions,
+        or the store cannot be written (nothing is attached until a refresh succeeds).
+    """
+    from review.data.connect import connect
+    from review.data.fingerprint import local_source_path
+    from review.secrets import redact
+
+    t0 = time.perf_counter()
+    say = say or (lambda _msg: None)
+    path = local_source_path(str(source), **({"base_dir": base_dir} if base_dir else {}))
+    if path is None:
+        raise DataSourceError(f"{redact(str(source))}: rollups are stored only for local sources "
+                              "(a DuckDB file or a Parquet/CSV folder)")
+    store = store_path(path)
+    stamp = source_stamp(path)  # before reading: a change during the build is seen next time
+    manifest = read_manifest(store)
+    if manifest is not None and manifest.get("stamp") == stamp and not full:
+        return RollupResult(store, up_to_date=True, seconds=time.perf_counter() - t0)
+    con = connect(path, rollups=False)
+    try:
+        con.raw_sql("SET enable_progress_bar = false")  # progress goes through `say`
+        raw = {n: con.table(n) for n in RAW_TABLES if _has(con, n)}
+        if not raw:
+            raise DataSourceError(f"{path}: no events or transactions table to roll up")
+        say(f"fingerprinting raw days of {', '.join(raw)}")
+        fps = {n: day_fingerprints(t) for n, t in raw.items()}
+        old = {} if (manifest is None or full) else manifest.get("fingerprints", {})
+        rebuild = set(old) != set(fps)  # also when a raw table appeared or vanished
+        if rebuild:
+            old = {}
+        days_now = set().union(*(f.keys() for f in fps.values()))
+        days_before = set().union(*(f.keys() for f in old.values())) if old else set()
+        changed = sorted(d for d in days_now
+                         if any(fps[n].get(d) != old.get(n, {}).get(d) for n in fps))
+        removed = sorted(days_before - days_now)
+        result = RollupResult(store, days_read=[date.fromisoformat(d) for d in changed],
+                              days_removed=[date.fromisoformat(d) for d in removed])
+        months = sorted({d[:7] for d in changed + removed})
+        say(f"{len(changed)} raw day(s) to read, {len(removed)} to drop, "
+            f"{len(months)} month(s) to rewrite")
+        store.mkdir(parents=True, exist_ok=True)
+        if rebuild:  # no old month file may survive
+            for name in ROLLUPS:
+                shutil.rmtree(store / name, ignore_errors=True)
+        if changed or removed or rebuild:
+            result.months_written = _rewrite(con, raw, store, changed, removed, months, say)
+        atomic_write_json(store / "manifest.json", {
+            "version": VERSION, "stamp": stamp, "fingerprints": fps,
+            "built": datetime.now().isoformat(timespec="seconds")})
+    except DataSourceError:
+        raise
+    except Exception as exc:  # the engine's or the file system's own errors
+        raise DataSourceError(f"{store}: cannot build the rollups of {path.name} "
+                              f"({type(exc).__name__}: {exc}); check that the folder is "
+                              "writable, or run `review rollup --full`") from None
+    finally:
+        con.disconnect()
+    result.seconds = time.perf_counter() - t0
+    return result
+
+
+def refresh_sources(sources: Sequence[str], *, say: Callable[[str], None] | None = None
+                    ) -> None:
+    """Refresh the rollups of each distinct local source before a batch (a no-op when current).
+
+    A source that cannot be rolled up (an engine URL, a missing file) is skipped: the
+    families then derive the rollups from the raw tables, and opening the source reports
+    any problem with the period.
+    """
+    import logging
+
+    from review.data.fingerprint import local_source_path
+    from review.errors import ReviewError
+    from review.secrets import redact
+
+    for source in dict.fromkeys(sources):
+        try:
+            path = local_source_path(source)
+            if path is None or not path.exists() or is_current(path):
+                continue
+            res = refresh(source, say=say)
+        except (ReviewError, OSError) as exc:
+            logging.getLogger(__name__).warning("rollups of %s not refreshed: %s",
+                                                redact(source), exc)
+            continue
+        if say:
+            say(res.summary())
+
+
+def _has(con: Any, name: str) -> bool:
+    try:
+        con.table(name)
+    except Exception:
+        return False
+    return True
+
+
+def _ranges(days: Sequence[str]) -> list[tuple[datetime, datetime]]:
+    """Contiguous ``[first 00:00, last + 1 day 00:00)`` timestamp ranges of sorted ISO days."""
+    out: list[tuple[datetime, datetime]] = []
+    for d in days:
+        lo = datetime.fromisoformat(d)
+        if out and out[-1][1] == lo:
+            out[-1] = (out[-1][0], lo + timedelta(days=1))
+        else:
+            out.append((lo, lo + timedelta(days=1)))
+    return out
+
+
+def _only_days(t: ibis.Table, days: Sequence[str]) -> ibis.Table:
+    import ibis
+
+    cond = None
+    for lo, hi in _ranges(days):
+        c = (t.ts >= ibis.literal(lo)) & (t.ts < ibis.literal(hi))
+        cond = c if cond is None else cond | c
+    return t.filter(cond if cond is not None else ibis.literal(False))
+
+
+def _rewrite(con: Any, raw: Mapping[str, ibis.Table], store: Path, changed: list[str],
+             removed: list[str], months: list[str], say: Callable[[str], None]) -> list[str]:
+    """Roll up the ``changed`` days once per table into a staging folder partitioned by month,
+    then rewrite each affected month file: its kept days plus the new ones."""
+    staging = store / f".staging-{uuid.uuid4().hex[:8]}"
+    gone = set(changed) | set(removed)
+    try:
+        for name in ROLLUPS:
+            if not all(n in raw for n in ROLLUPS[name]):
+                continue
+            say(f"rolling up {name}")
+            src = {n: _only_days(t, changed) for n, t in raw.items()}
+            expr = _define(name, src)
+            folder = store / name
+            folder.mkdir(parents=True, exist_ok=True)
+            cols = ", ".join(f'"{c}"' for c in expr.columns)
+            sql = con.compile(expr)
+            out = staging / name
+            staging.mkdir(parents=True, exist_ok=True)
+            con.raw_sql(f"COPY (SELECT *, strftime(day, '%Y-%m') AS month FROM ({sql})) "
+                        f"TO '{_q(out)}' (FORMAT parquet, PARTITION_BY (month))").fetchall()
+            _schema_file(expr, folder / "_schema.parquet")
+            for m in months:
+                parts = []
+                old = folder / f"{m}.parquet"
+                new = out / f"month={m}"
+                written = sorted(new.glob("*.parquet")) if new.is_dir() else []
+                if not old.is_file() and len(written) == 1:  # a new month: move it in place
+                    os.replace(written[0], old)
+                    continue
+                if old.is_file():
+                    drop = ", ".join(f"DATE '{d}'" for d in sorted(gone) if d[:7] == m)
+                    keep = f" WHERE day NOT IN ({drop})" if drop else ""
+                    parts.append(f"SELECT {cols} FROM read_parquet('{_q(old)}'){keep}")
+                if written:
+                    parts.append(f"SELECT {cols} FROM read_parquet('{_q(new)}/*.parquet')")
+                if parts:
+                    q = " UNION ALL ".join(parts)
+                    n = con.raw_sql(f"SELECT count(*) FROM ({q})").fetchone()[0]
+                    if n:
+                        with atomic_path(old) as tmp:
+                            con.raw_sql(f"COPY ({q}) TO '{_q(tmp)}' (FORMAT parquet)"
+                                        ).fetchall()
+                        continue
+                old.unlink(missing_ok=True)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return months
+
+
+def _schema_file(expr: ibis.Table, path: Path) -> None:
+    """A zero-row Parquet file with the table's schema, so a store's glob is never empty
+    (written from the expression's schema: the query is not run)."""
+    if path.is_file():
+        return
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    with atomic_path(path) as tmp:
+        pq.write_table(pa.Table.from_pylist([], schema=expr.schema().to_pyarrow()), tmp)
+
+
+def _q(path: Path) -> str:
+    return str(path).replace("'", "''")
+
+
+def _iso(d: Any) -> str:
+    return (d.date() if isinstance(d, datetime) else d).isoformat() if not isinstance(
+        d, str) else d[:10]
