@@ -4,7 +4,7 @@ never "spend the reserve".
 :func:`consolidate` takes the ranked findings of :func:`review.report.findings.findings` and
 
 1. drops advice to spend a reserve category (an under-spent reserve is the reserve doing its
-   job: :data:`RESERVE_CATEGORIES`, or a category the params name ``reserve``);
+   job: :data:`RESERVE_CATEGORIES`, or the categories passed as ``reserve``);
 2. drops findings whose action is filler (:data:`FILLER_RULES`: "track it closely" is not an
    action);
 3. merges the findings of one subject into one: the highest-ranked finding leads (its title
