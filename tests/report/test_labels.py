@@ -59,3 +59,14 @@ def test_tables_label_data_borne_names_and_keep_code_labels():
     assert rows == [["温州", "网点", "120"], ["Atlantis", "网点", "80"]]
     out = translate_codes(df, "region", "zh", labels=labels)
     assert out["region"].tolist() == ["温州", "Atlantis"] and df["region"][0] == "Wenzhou"
+
+
+def test_labels_are_not_in_the_metrics_cache_key():
+    from review.cache import metrics_key
+
+    p = load_params(PARAMS_DIR / "2026-10.yaml")
+    relabelled = p.model_copy(update={"labels": {"zh": {"Wenzhou": "温州市"}}})
+    retargeted = p.model_copy(update={"currency": "USD"})
+    key = metrics_key(p, data_fp="sha256:x", code="sha256:y")
+    assert metrics_key(relabelled, data_fp="sha256:x", code="sha256:y") == key
+    assert metrics_key(retargeted, data_fp="sha256:x", code="sha256:y") != key
