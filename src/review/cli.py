@@ -8,7 +8,10 @@
     review validate [PARAMS.yaml ... | --source SOURCE]
     review rollup [PARAMS.yaml ... | --source SOURCE] [--full]
     review params new 2026-11 --from 2026-10
+    review init DIR [--period 2026-10]
+    review --project DIR COMMAND ...      (default: the current folder's project)
     review import SOURCE... --mapping mapping.yaml --into STORE
+    review import EXPORT.csv --draft [--out mapping.yaml]
 
 Exit codes: 0 success; 1 a period failed or the data breaks the contract; 2 a usage error or
 any :class:`~review.errors.ReviewError` (printed as one message, without a traceback);
@@ -18,6 +21,7 @@ any :class:`~review.errors.ReviewError` (printed as one message, without a trace
 from __future__ import annotations
 
 import contextlib
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -32,8 +36,30 @@ PathArg = click.Path(path_type=Path)
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="review")
-def cli() -> None:
+@click.option("--project", type=click.Path(file_okay=False, exists=True, path_type=Path),
+              help="The project folder (default: the current folder, or the nearest one "
+                   "above it with params/).")
+@click.pass_context
+def cli(ctx: click.Context, project: Path | None) -> None:
     """Campaign Review Workbook: parameterised, reproducible campaign review reports."""
+    ctx.obj = {"project_given": project is not None}
+    paths.set_project(project or paths.PROJECT_ROOT)  # exported: notebook kernels inherit it
+
+
+def _adopt_project(files: Sequence[Path]) -> None:
+    """Without ``--project``, params files given by path bring their own project (the folder
+    above their ``params/``), so relative paths in them resolve there."""
+    ctx = click.get_current_context()
+    if (ctx.obj or {}).get("project_given") or not files:
+        return
+    projects = {paths.project_of(f) for f in files}
+    if len(projects) > 1:
+        raise click.UsageError("the params files belong to different projects ("
+                               + ", ".join(sorted(str(p) for p in projects))
+                               + "); run each project on its own or give --project")
+    (root,) = projects
+    if root != paths.PROJECT_ROOT:
+        paths.set_project(root)
 
 
 # -- run ------------------------------------------------------------------------------------
@@ -98,6 +124,7 @@ def run(params_files: tuple[Path, ...], all_: bool, only: tuple[str, ...], force
     """Build the report of each period: PARAMS.yaml files, or --all."""
     from review.runner.batch import run_batch
 
+    _adopt_project(params_files)
     options = _run_options(out=out, jobs=jobs, only=only, force=force, notebooks=notebooks,
                            cache_dir=cache_dir, cell_timeout=cell_timeout, quiet=quiet,
                            index_lang=index_lang)
@@ -126,14 +153,17 @@ def demo(users: int, force: bool, jobs: int | None, out: Path | None, quiet: boo
 
 
 @cli.command("demo-data")
-@click.option("--out", type=PathArg, default=paths.DEMO_STORE, show_default=True,
-              help="The DuckDB file to write.")
+@click.option("--out", type=PathArg, help="The DuckDB file to write (default: "
+              "data/demo.duckdb in the project).")
 @click.option("--users", type=click.IntRange(min=1), help="Default: as `make demo`.")
 @click.option("--months", type=click.IntRange(min=1), help="Default: as `make demo`.")
 @click.option("--seed", type=int, help="Default: as `make demo`.")
-def demo_data(out: Path, users: int | None, months: int | None, seed: int | None) -> int:
+def demo_data(out: Path | None, users: int | None, months: int | None, seed: int | None
+              ) -> int:
     """Write a synthetic store that follows the data contract (with planted truths)."""
     from review.data.demo import generate
+
+    out = out or paths.DEMO_STORE
 
     out.parent.mkdir(parents=True, exist_ok=True)
     given = {"users": users, "months": months, "seed": seed}
@@ -155,6 +185,7 @@ def validate(params_files: tuple[Path, ...], source: str | None) -> int:
     if source:
         sources = [source]
     else:
+        _adopt_project(params_files)
         files = list(params_files) or sorted(paths.PARAMS_DIR.glob("*.yaml"))
         loaded = load_params_files(files)
         click.echo(f"parameters ok: {', '.join(str(f) for f, _ in loaded)}")
@@ -236,13 +267,14 @@ def params() -> None:
 @click.option("--from", "from_", required=True, metavar="PERIOD|FILE",
               help="The period (params/<id>.yaml) or file to copy.")
 def params_new(period: str, from_: str) -> int:
-    """Scaffold params/PERIOD.yaml from an earlier period."""
+    """Scaffold params/PERIOD.yaml of the project from an earlier period (or any file)."""
     from review.runner.scaffold import new_commentary_file, scaffold_params
 
     source = Path(from_)
     if not source.suffix:
         source = paths.PARAMS_DIR / f"{from_}.yaml"
-    done = scaffold_params(period, source)
+    paths.PARAMS_DIR.mkdir(parents=True, exist_ok=True)
+    done = scaffold_params(period, source, dest=paths.PARAMS_DIR / f"{period}.yaml")
     click.echo(done.message())
     notes = new_commentary_file(period, done.path.parent)
     if notes is not None:
@@ -250,13 +282,51 @@ def params_new(period: str, from_: str) -> int:
     return 0
 
 
+# -- init -----------------------------------------------------------------------------------
+@cli.command()
+@click.argument("folder", type=PathArg)
+@click.option("--period", default="2026-10", show_default=True,
+              help="The example period copied into params/.")
+def init(folder: Path, period: str) -> int:
+    """Create a project folder: params/, notebooks/, outputs/, data/ and an example period."""
+    from review.runner.project import init_project
+
+    root = init_project(folder, period=period)
+    click.echo(f"created {root}: cd there, then `review demo-data` and "
+               f"`review run params/{period}.yaml` (see its README.md)")
+    return 0
+
+
 # -- import ---------------------------------------------------------------------------------
 @cli.command("import")
 @click.argument("sources", nargs=-1, required=True, type=PathArg)
-@click.option("--mapping", required=True, type=PathArg, help="Column mapping YAML.")
-@click.option("--into", required=True, type=PathArg, help="The DuckDB store to write.")
-def import_(sources: tuple[Path, ...], mapping: Path, into: Path) -> int:
+@click.option("--mapping", type=PathArg, help="Column mapping YAML.")
+@click.option("--into", type=PathArg, help="The DuckDB store to write.")
+@click.option("--draft", is_flag=True,
+              help="Draft a mapping for one export from its header and a sample (nothing is "
+                   "imported).")
+@click.option("--out", "draft_out", type=PathArg,
+              help="With --draft: where to write the mapping (default: ./<file>.mapping.yaml).")
+def import_(sources: tuple[Path, ...], mapping: Path | None, into: Path | None, draft: bool,
+            draft_out: Path | None) -> int:
     """Import analysts' CSV/Excel exports into a contract store using a column mapping."""
+    if draft:
+        if len(sources) != 1 or mapping or into:
+            raise click.UsageError("--draft takes one export file and no --mapping/--into")
+        from review.data.draft import draft_mapping
+
+        result = draft_mapping(sources[0])
+        dest = draft_out or Path(f"{sources[0].stem}.mapping.yaml")
+        if dest.exists():
+            raise click.UsageError(f"{dest} exists; give another --out or remove it")
+        dest.write_text(result.text, encoding="utf-8")
+        placed = sum(1 for p in result.placed if p.column)
+        click.echo(f"wrote {dest}: {placed} of {len(result.placed)} source columns placed "
+                   f"({', '.join(result.tables) or 'no table recognised'}); finish the TODOs, "
+                   f"then: review import {sources[0]} --mapping {dest} --into STORE")
+        return 0
+    if mapping is None or into is None:
+        raise click.UsageError("give --mapping and --into (or --draft to draft a mapping)")
     from review.data.importer import import_files, load_mapping
 
     result = import_files(list(sources), load_mapping(mapping), into)
@@ -266,7 +336,23 @@ def import_(sources: tuple[Path, ...], mapping: Path, into: Path) -> int:
 
 # -- entry point ----------------------------------------------------------------------------
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the CLI; return the exit code (``review`` is ``sys.exit(main())``)."""
+    """Run the CLI; return the exit code (``review`` is ``sys.exit(main())``).
+
+    The project chosen for the command (``--project``, or a params file's own) is this call's
+    only: the caller's project and ``$REVIEW_PROJECT`` are restored afterwards.
+    """
+    before_env, before_root = os.environ.get(paths.PROJECT_ENV), paths.PROJECT_ROOT
+    try:
+        return _main(argv)
+    finally:
+        paths.set_project(before_root)
+        if before_env is None:
+            os.environ.pop(paths.PROJECT_ENV, None)
+        else:
+            os.environ[paths.PROJECT_ENV] = before_env
+
+
+def _main(argv: Sequence[str] | None) -> int:
     try:
         rv = cli.main(args=list(argv) if argv is not None else None, prog_name="review",
                       standalone_mode=False)

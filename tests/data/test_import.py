@@ -237,7 +237,7 @@ def test_clean_transactions_import_as_reference(tmp_path, store):
                  "-12.5 (must be ≥ 0)", id="negative amount"),
     pytest.param(f"{TX_HEADER}\n{GOOD_ROW}\nU2,2026/09/02 11:00,转账,网银,1,成功\n",
                  "tx_202609.csv, table transactions, column channel, row 2: unknown code(s) "
-                 "'网银': not in the value map nor the allowed set (mobile, branch, web, atm)",
+                 "'网银': not in the value map nor the allowed set (mobile, branch, web, atm, other, unknown)",
                  id="unknown code"),
     pytest.param(f"{TX_HEADER}\n{GOOD_ROW}\nU9,2026/09/02 11:00,转账,柜面,1,成功\n",
                  "tx_202609.csv, table transactions, column user_id, row 2: user_id not found "
@@ -386,7 +386,7 @@ def test_example_mapping_loads():
      "required column(s) name, kind, start, end not mapped"),
     ("sources:\n  - files: a.csv\n    tables:\n      regions:\n        columns:\n"
      "          region: {from: a, value: b}\n          city_tier: c\n          population: d\n",
-     "give exactly one of from, value, parts, surrogate (found from, value)"),
+     "give exactly one of from, value, parts, surrogate, sql, when (found from, value)"),
     ("sources:\n  - files: a.csv\n    encoding: big9\n    tables: {}\n",
      "unknown encoding 'big9'"),
 ])

@@ -97,12 +97,14 @@ def test_language_file_wins(tmp_path):
 def test_params_new_writes_an_empty_template_once(tmp_path):
     src = tmp_path / "2026-01.yaml"
     src.write_text('period: "2026-01"\nstart: "2026-01-01"\nend: "2026-01-31"\n')
-    assert cli.main(["params", "new", "2026-02", "--from", str(src)]) == 0
-    notes = tmp_path / "2026-02.commentary.md"
+    args = ["--project", str(tmp_path), "params", "new"]
+    assert cli.main([*args, "2026-02", "--from", str(src)]) == 0
+    notes = tmp_path / "params" / "2026-02.commentary.md"  # beside the new params file
     text = notes.read_text(encoding="utf-8")
     assert [line for line in text.splitlines() if line.startswith("## ")] == [
         f"## {s}" for s in commentary.SECTIONS]
     assert commentary.parse(text) == {}  # nothing shows until the analyst writes
     notes.write_text("## plan\nmine\n")
-    assert cli.main(["params", "new", "2026-03", "--from", str(src)]) == 0
+    (tmp_path / "params" / "2026-02.yaml").unlink()
+    assert cli.main([*args, "2026-02", "--from", str(src)]) == 0
     assert notes.read_text() == "## plan\nmine\n"  # never overwritten

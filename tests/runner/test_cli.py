@@ -73,8 +73,11 @@ def test_params_new_scaffolds_the_next_period(tmp_path, capsys):
     src = tmp_path / "2026-10.yaml"
     src.write_text((paths.PARAMS_DIR / "2026-10.yaml").read_text(encoding="utf-8"),
                    encoding="utf-8")
-    assert cli.main(["params", "new", "2026-11", "--from", str(src)]) == 0
-    dest = tmp_path / "2026-11.yaml"
+    proj = tmp_path / "proj"
+    proj.mkdir()
+    args = ["--project", str(proj), "params", "new"]
+    assert cli.main([*args, "2026-11", "--from", str(src)]) == 0
+    dest = proj / "params" / "2026-11.yaml"  # into the project's params/, not beside the source
     text = dest.read_text(encoding="utf-8")
     assert 'period: "2026-11"\n' in text
     assert 'start: "2026-11-01"\n' in text and 'end: "2026-11-30"\n' in text
@@ -83,9 +86,10 @@ def test_params_new_scaffolds_the_next_period(tmp_path, capsys):
     assert new.model_dump(exclude={"period", "start", "end"}) == old.model_dump(
         exclude={"period", "start", "end"})
 
-    assert cli.main(["params", "new", "2026-11", "--from", str(src)]) == 2
+    assert cli.main([*args, "2026-11", "--from", str(src)]) == 2
     assert "already exists" in capsys.readouterr().err
-    assert cli.main(["params", "new", "2026-13x", "--from", str(src)]) == 2
+    assert cli.main([*args, "2026-13x", "--from", str(src)]) == 2
+    assert not (tmp_path / "2026-11.yaml").exists()
 
 
 def test_params_new_drops_an_explicit_comparison_and_handles_flow_style(tmp_path):
@@ -124,8 +128,11 @@ def test_params_new_scales_flow_targets_when_the_period_length_changes(tmp_path,
     src = tmp_path / "2026-10.yaml"
     src.write_text((paths.PARAMS_DIR / "2026-10.yaml").read_text(encoding="utf-8"),
                    encoding="utf-8")
-    assert cli.main(["params", "new", "2026-Q4", "--from", str(src)]) == 0
+    # written into the project's params/ (here a tmp project)
+    assert cli.main(["--project", str(tmp_path), "params", "new", "2026-Q4", "--from",
+                     str(src)]) == 0
     out = capsys.readouterr().out
+    (tmp_path / "params" / "2026-Q4.yaml").rename(tmp_path / "2026-Q4.yaml")
     new, old = load_params(tmp_path / "2026-Q4.yaml"), load_params(src)
     # a quarter from a month: × 3 for flows (new users 1,500 → 4,500; budget 600,000 →
     # 1,800,000), ratios and costs per user unchanged (a quarter reports monthly means)

@@ -8,7 +8,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from review.paths import PROJECT_ROOT
+from review.paths import INSTALL_ROOT
 
 #: The ``review`` package version (``review.__version__``; pyproject.toml says the same).
 VERSION = "0.1.0"
@@ -32,8 +32,9 @@ def package_versions(names: tuple[str, ...] = MAIN_PACKAGES) -> dict[str, str]:
     return versions
 
 
-def git_commit(root: Path = PROJECT_ROOT) -> str | None:
-    """``git rev-parse HEAD`` of the project, or ``None`` outside a git checkout."""
+def git_commit(root: Path = INSTALL_ROOT) -> str | None:
+    """``git rev-parse HEAD`` of the code (the package's checkout by default, not the user's
+    project), or ``None`` outside a git checkout."""
     try:
         done = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True,
                               text=True, timeout=10, check=False)

@@ -28,8 +28,8 @@ import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from review import paths
 from review.errors import DataSourceError
-from review.paths import PROJECT_ROOT
 from review.secrets import has_env_refs, redact, resolve_env
 
 if TYPE_CHECKING:  # ibis is imported when a source is opened, not when this module is
@@ -45,10 +45,11 @@ def is_url(source: str) -> bool:
     return "://" in source
 
 
-def resolve_path(source: str | Path, base_dir: Path = PROJECT_ROOT) -> Path:
-    """A local source path, relative paths anchored at the project root (not the CWD)."""
+def resolve_path(source: str | Path, base_dir: Path | None = None) -> Path:
+    """A local source path, relative paths anchored at the project (``review.paths``), not
+    the CWD."""
     p = Path(source).expanduser()
-    return p if p.is_absolute() else base_dir / p
+    return p if p.is_absolute() else (base_dir or paths.PROJECT_ROOT) / p
 
 
 def duckdb_config(memory_limit: str | None = None, temp_dir: str | Path | None = None, *,
@@ -80,7 +81,7 @@ def _default_limit() -> str:
     return f"{max(MEMORY_FLOOR, min(MEMORY_CAP, int(total * MEMORY_SHARE))) // 2**20}MB"
 
 
-def connect(source: str | Path, *, base_dir: Path = PROJECT_ROOT,
+def connect(source: str | Path, *, base_dir: Path | None = None,
             rollups: bool = True) -> BaseBackend:
     """Open ``source`` and return an Ibis backend whose tables follow the data contract.
 
@@ -89,7 +90,7 @@ def connect(source: str | Path, *, base_dir: Path = PROJECT_ROOT,
     source
         A DuckDB file, a folder of Parquet/CSV files, or an Ibis URL (see module docstring).
     base_dir
-        Where relative paths are anchored; the project root by default.
+        Where relative paths are anchored; the project (``review.paths``) by default.
     rollups
         Attach the source's daily rollups when they are current (local sources only).
     """

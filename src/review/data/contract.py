@@ -18,9 +18,19 @@ class Column:
     name: str
     dtype: str  # "string" | "int64" | "float64" | "boolean" | "date" | "timestamp"
     nullable: bool = False
-    allowed: tuple[str, ...] | None = None  # closed set of string codes
+    allowed: tuple[str, ...] | None = None  # the codes it accepts (listed + other/unknown)
     min: float | None = None
     max: float | None = None
+    #: what an import writes when a mapping leaves the column out or a cell is empty
+    default: str | float | bool | None = None
+    #: for a nullable column whose empty values change what the report counts: what happens
+    #: to those rows (validation reports their count as a warning, shown in the report)
+    null_means: str | None = None
+
+    @property
+    def optional(self) -> bool:
+        """Whether a mapping may leave the column out (nullable, or with a default)."""
+        return self.nullable or self.default is not None
 
 
 @dataclass(frozen=True)
@@ -61,9 +71,21 @@ SPEND_CATEGORIES = (
 SEGMENTS = ("student", "mass", "affluent", "hnw", "senior")
 AGE_BANDS = ("18-24", "25-34", "35-44", "45-54", "55-64", "65+")
 CITY_TIERS = ("key", "lower")
-CAMPAIGN_KINDS = ("onboarding_tiers", "referral", "themed_promo", "tiered_benefits")
-TOUCH_CHANNELS = ("push", "sms", "in_app", "branch", "wechat")
+CAMPAIGN_KINDS = ("onboarding_tiers", "referral", "themed_promo", "tiered_benefits",
+                  "telemarketing", "experiment")
+#: the demo draws from the first five; ``phone`` is an outbound call
+TOUCH_CHANNELS = ("push", "sms", "in_app", "branch", "wechat", "phone", "email")
 SEVERITIES = ("low", "medium", "high")
+
+#: Codes every coded column accepts besides its listed ones: real exports hold values that fit
+#: no listed code (``other``) or none at all (``unknown``); reports show 其他 / 未知.
+OPEN_CODES = ("other", "unknown")
+
+
+def codes(listed: tuple[str, ...]) -> tuple[str, ...]:
+    """The codes a coded column accepts: its listed codes plus ``other`` and ``unknown``."""
+    return (*listed, *(c for c in OPEN_CODES if c not in listed))
+
 
 C = Column
 TABLES: dict[str, TableSpec] = {
@@ -73,12 +95,14 @@ TABLES: dict[str, TableSpec] = {
             "users", "one row per customer",
             (
                 C("user_id", "string"),
-                C("registered_at", "timestamp"),
-                C("acquisition_channel", "string", allowed=ACQUISITION_CHANNELS),
+                C("registered_at", "timestamp", nullable=True,  # campaign-only lists
+                  null_means="left out of new-user, funnel and cohort metrics; they count in "
+                             "campaign and value metrics"),
+                C("acquisition_channel", "string", allowed=codes(ACQUISITION_CHANNELS)),
                 C("region", "string"),
-                C("city_tier", "string", allowed=CITY_TIERS),
-                C("age_band", "string", allowed=AGE_BANDS),
-                C("segment", "string", allowed=SEGMENTS),
+                C("city_tier", "string", allowed=codes(CITY_TIERS)),
+                C("age_band", "string", allowed=codes(AGE_BANDS)),
+                C("segment", "string", allowed=codes(SEGMENTS)),
             ),
             primary_key=("user_id",),
             references={"region": ("regions", "region")},
@@ -91,8 +115,8 @@ TABLES: dict[str, TableSpec] = {
                 C("ts", "timestamp"),
                 C("event", "string", allowed=EVENTS),
                 C("session_seconds", "float64", nullable=True, min=0),
-                C("auth_method", "string", nullable=True, allowed=AUTH_METHODS),
-                C("platform", "string", nullable=True, allowed=PLATFORMS),
+                C("auth_method", "string", nullable=True, allowed=codes(AUTH_METHODS)),
+                C("platform", "string", nullable=True, allowed=codes(PLATFORMS)),
                 C("risk_flag", "boolean", nullable=True),
             ),
             references={"user_id": ("users", "user_id")},
@@ -104,8 +128,8 @@ TABLES: dict[str, TableSpec] = {
                 C("txn_id", "string"),
                 C("user_id", "string"),
                 C("ts", "timestamp"),
-                C("type", "string", allowed=TXN_TYPES),
-                C("channel", "string", allowed=TXN_CHANNELS),
+                C("type", "string", allowed=codes(TXN_TYPES)),
+                C("channel", "string", allowed=codes(TXN_CHANNELS)),
                 C("amount", "float64", min=0),
                 C("status", "string", allowed=("success", "failed")),
             ),
@@ -129,7 +153,7 @@ TABLES: dict[str, TableSpec] = {
             (
                 C("campaign_id", "string"),
                 C("name", "string"),
-                C("kind", "string", allowed=CAMPAIGN_KINDS),
+                C("kind", "string", allowed=codes(CAMPAIGN_KINDS)),
                 C("start", "date"),
                 C("end", "date"),
                 C("target_segment", "string", nullable=True),
@@ -143,11 +167,11 @@ TABLES: dict[str, TableSpec] = {
                 C("user_id", "string"),
                 C("campaign_id", "string"),
                 C("variant", "string"),
-                C("touch_channel", "string", allowed=TOUCH_CHANNELS),
+                C("touch_channel", "string", allowed=codes(TOUCH_CHANNELS), default="unknown"),
                 C("assigned_at", "timestamp"),
-                C("reached", "boolean"),
+                C("reached", "boolean", default=True),
                 C("converted_at", "timestamp", nullable=True),
-                C("reward_cost", "float64", min=0),
+                C("reward_cost", "float64", min=0, default=0.0),
             ),
             primary_key=("user_id", "campaign_id"),
             references={"user_id": ("users", "user_id"),
@@ -158,8 +182,8 @@ TABLES: dict[str, TableSpec] = {
             "spend", "one row per day × channel × category",
             (
                 C("date", "date"),
-                C("channel", "string", allowed=SPEND_CHANNELS),
-                C("category", "string", allowed=SPEND_CATEGORIES),
+                C("channel", "string", allowed=codes(SPEND_CHANNELS)),
+                C("category", "string", allowed=codes(SPEND_CATEGORIES)),
                 C("campaign_id", "string", nullable=True),
                 C("amount", "float64", min=0),
                 C("impressions", "int64", min=0),
@@ -195,7 +219,7 @@ TABLES: dict[str, TableSpec] = {
             "regions", "one row per region",
             (
                 C("region", "string"),
-                C("city_tier", "string", allowed=CITY_TIERS),
+                C("city_tier", "string", allowed=codes(CITY_TIERS)),
                 C("population", "int64", min=0),
             ),
             primary_key=("region",),
@@ -225,3 +249,8 @@ SECTION_TABLES: dict[str, tuple[str, ...]] = {
 
 #: Not part of the contract: the demo generator writes the planted truths here.
 GROUND_TRUTH_TABLE = "ground_truth"
+
+
+def unlocks(table: str) -> tuple[str, ...]:
+    """The report sections that need ``table`` (what adding it to a source would unlock)."""
+    return tuple(s for s, needs in SECTION_TABLES.items() if table in needs)

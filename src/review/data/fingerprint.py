@@ -29,12 +29,11 @@ from typing import Any
 from review.core.files import atomic_write_json, read_json
 from review.core.fingerprint import digest_json, file_digest, folder_digests
 from review.errors import DataSourceError
-from review.paths import PROJECT_ROOT
 
 _CHECKSUM_MODULUS = 1_000_003
 
 
-def local_source_path(source: str, *, base_dir: Path = PROJECT_ROOT) -> Path | None:
+def local_source_path(source: str, *, base_dir: Path | None = None) -> Path | None:
     """The file or folder a local source points at (``${VAR}`` resolved), ``None`` for URLs.
 
     ``duckdb://path`` counts as local. Relative paths are anchored at ``base_dir``.
@@ -51,7 +50,7 @@ def local_source_path(source: str, *, base_dir: Path = PROJECT_ROOT) -> Path | N
 
 
 def source_fingerprint(source: str, *, memo_dir: Path | None = None,
-                       base_dir: Path = PROJECT_ROOT) -> str:
+                       base_dir: Path | None = None) -> str:
     """The fingerprint of a whole data source (see the module docstring for the schemes).
 
     Raises
@@ -140,7 +139,7 @@ def _disconnect(con: Any) -> None:
 
 
 def table_fingerprints(source: str, *, source_fp: str | None = None,
-                       memo_dir: Path | None = None, base_dir: Path = PROJECT_ROOT,
+                       memo_dir: Path | None = None, base_dir: Path | None = None,
                        con: Any = None) -> dict[str, dict]:
     """Per-table fingerprints of ``source`` for the manifest (rows and checksums).
 

@@ -34,7 +34,8 @@ import math
 import os
 import re
 import shutil
-from collections.abc import Iterable, Sequence
+import sys
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -46,7 +47,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic import ValidationError as PydanticValidationError
 
-from review.core.files import remove_path, temporary_sibling
+from review.core.files import remove_path
 from review.core.validation import format_validation_error
 from review.data.connect import connect, resolve_path
 from review.data.contract import TABLES, Column, TableSpec
@@ -59,6 +60,21 @@ DELIMITERS = (",", ";", "\t", "|")
 TRUE_TEXTS = frozenset({"true", "t", "yes", "y", "1", "是", "真"})
 FALSE_TEXTS = frozenset({"false", "f", "no", "n", "0", "否", "假"})
 EXCEL_SUFFIXES = (".xlsx", ".xlsm")
+#: The column ``sql:``/``derive:`` expressions see as the 1-based data row (file order).
+ROW_COLUMN = "_row"
+#: Month names read in ``parts:``, by ``month_number()`` in SQL and by ``%b``/``%B`` formats.
+MONTHS: dict[str, int] = {
+    **{m: i for i, m in enumerate(("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug",
+                                    "sep", "oct", "nov", "dec"), start=1)},
+    **{m: i for i, m in enumerate(("january", "february", "march", "april", "may", "june",
+                                    "july", "august", "september", "october", "november",
+                                    "december"), start=1)},
+    "sept": 9,
+    **{f"{z}月": i for i, z in enumerate(("一", "二", "三", "四", "五", "六", "七", "八", "九",
+                                          "十", "十一", "十二"), start=1)},
+    **{f"{i}月": i for i in range(1, 13)},
+    **{f"{i:02d}月": i for i in range(1, 10)},
+}
 #: Offending rows named per problem in an error message.
 ROWS_SHOWN = 5
 #: Problems listed in an error message (the exception's ``problems`` holds all).
@@ -85,9 +101,14 @@ class DateParts(_Strict):
                             self.second) if h is not None]
 
 
+#: The keys that make a column: a mapping gives exactly one.
+SOURCE_KEYS = ("from", "value", "parts", "surrogate", "sql", "when")
+
+
 class ColumnMap(_Strict):
     """How one contract column is made. Exactly one of ``from``, ``value``, ``parts``,
-    ``surrogate``; ``values``, ``format`` and ``scale`` refine it.
+    ``surrogate``, ``sql`` or ``when`` (with ``then``/``else``); ``values``, ``format`` and
+    ``scale`` refine it. A refinement that would have no effect is an error.
 
     A plain string in the YAML (``user_id: 客户号``) is short for ``{from: 客户号}``.
     """
@@ -96,6 +117,10 @@ class ColumnMap(_Strict):
     value: str | None = None
     parts: DateParts | None = None
     surrogate: Literal["hash", "row_number"] | None = None
+    sql: str | None = None
+    when: str | None = None
+    then: str | None = None
+    else_: str | None = Field(default=None, alias="else")
     prefix: str = ""
     values: dict[str, str | bool | int | float | None] | None = None
     format: list[str] | None = None
@@ -115,15 +140,30 @@ class ColumnMap(_Strict):
 
     @model_validator(mode="after")
     def _one_source(self) -> ColumnMap:
-        given = [k for k in ("from", "value", "parts", "surrogate")
+        given = [k for k in SOURCE_KEYS
                  if (k == "from" and self.from_ is not None)
                  or (k == "value" and "value" in self.model_fields_set)
                  or (k not in ("from", "value") and getattr(self, k) is not None)]
         if len(given) != 1:
-            raise ValueError("give exactly one of from, value, parts, surrogate"
+            raise ValueError(f"give exactly one of {', '.join(SOURCE_KEYS)}"
                              + (f" (found {', '.join(given)})" if given else ""))
         if self.prefix and self.surrogate is None:
-            raise ValueError("prefix is only for surrogate keys")
+            raise ValueError("prefix: is only for surrogate keys; remove it")
+        for key, field_name in (("then", "then"), ("else", "else_")):
+            if field_name in self.model_fields_set and self.when is None:
+                raise ValueError(f"{key}: has no effect without when:; add when: "
+                                 "(a condition) or remove it")
+        if self.when is not None and self.then is None:
+            raise ValueError("when: needs then: (the value where the condition holds)")
+        kind = given[0]
+        ineffective = {
+            "parts": ("values", "format"),  # parts make the date itself
+            "surrogate": ("values", "format", "scale"),
+        }.get(kind, ())
+        for key in ineffective:
+            if getattr(self, key) is not None:
+                raise ValueError(f"{key}: has no effect next to {kind}: ({kind} makes the "
+                                 f"value itself); remove {key}:")
         return self
 
     @property
@@ -134,7 +174,18 @@ class ColumnMap(_Strict):
             return "parts"
         if self.surrogate is not None:
             return "surrogate"
+        if self.sql is not None:
+            return "sql"
+        if self.when is not None:
+            return "when"
         return "value"
+
+    def expression(self) -> str:
+        """The DuckDB SQL of a ``sql:`` or ``when:`` column (``when`` is a CASE WHEN)."""
+        if self.sql is not None:
+            return self.sql
+        other = "NULL" if self.else_ is None else f"({self.else_})"
+        return f"CASE WHEN ({self.when}) THEN ({self.then}) ELSE {other} END"
 
 
 class TableMap(_Strict):
@@ -164,6 +215,8 @@ class SourceMap(_Strict):
     sheet: str | None = None
     skip_rows: int = Field(default=0, ge=0)
     na_values: list[str] = Field(default_factory=lambda: list(NA_VALUES))
+    #: new source columns made by DuckDB SQL, in order (each sees the ones before it)
+    derive: dict[str, str] = Field(default_factory=dict)
     tables: dict[str, TableMap] = Field(min_length=1)
 
     @field_validator("sheet", mode="before")
@@ -201,6 +254,17 @@ class SourceMap(_Strict):
     @model_validator(mode="after")
     def _contract(self) -> SourceMap:
         problems = []
+        suffixes = {Path(p).suffix.lower() for p in self.files}
+        if self.sheet is not None and suffixes and not suffixes & {*EXCEL_SUFFIXES, ""}:
+            problems.append("sheet: has no effect on CSV files; remove it")
+        if suffixes and suffixes <= set(EXCEL_SUFFIXES):
+            for key in ("encoding", "delimiter"):
+                if getattr(self, key) is not None:
+                    problems.append(f"{key}: has no effect on Excel files; remove it")
+        for name in self.derive:
+            if name == ROW_COLUMN:
+                problems.append(f"derive.{name}: {ROW_COLUMN} is the file-order column; "
+                                "choose another name")
         for tname, tmap in self.tables.items():
             spec = TABLES.get(tname)
             if spec is None:
@@ -216,7 +280,7 @@ class SourceMap(_Strict):
                 if why:
                     problems.append(f"tables.{tname}.columns.{cname}: {why}")
             unmapped = [c.name for c in spec.columns
-                        if not c.nullable and c.name not in tmap.columns]
+                        if not c.optional and c.name not in tmap.columns]
             if unmapped:
                 problems.append(f"tables.{tname}.columns: required column(s) "
                                 f"{', '.join(unmapped)} not mapped (use from:, value:, parts: "
@@ -410,15 +474,165 @@ class _Sheet:
     header: list[str]
     rows: list[list[Any]]
     row_numbers: list[int]
+    frame: _SqlFrame | None = None
+
+    def sql_frame(self, na: set[str]) -> _SqlFrame:
+        if self.frame is None:
+            self.frame = _SqlFrame(self, na)
+        return self.frame
+
+
+class _SqlError(Exception):
+    """A ``sql:``/``derive:`` expression DuckDB refused, or one that gave the wrong rows."""
+
+
+class _SqlFrame:
+    """A sheet as a DuckDB table for ``sql:``, ``when:`` and ``derive:``.
+
+    Source columns are text (VARCHAR; empty cells and ``na_values`` are NULL), ``_row`` is
+    the 1-based data row, so window functions can follow file order (``OVER (ORDER BY _row)``);
+    each derived column is added in turn and typed as its SQL makes it. ``month_number(x)``
+    turns 1–12, English and Chinese month names into 1–12.
+    """
+
+    def __init__(self, sheet: _Sheet, na: set[str]):
+        self.con = duckdb.connect()
+        self.con.execute(_MONTH_MACRO)
+        cols: dict[str, pa.Array] = {}
+        for j, h in enumerate(sheet.header):
+            if h and h not in cols and h != ROW_COLUMN:
+                cols[h] = pa.array([_cell(r[j], na) for r in sheet.rows], pa.string())
+        cols[ROW_COLUMN] = pa.array(sheet.row_numbers, pa.int64())
+        self.con.register("_sheet", pa.table(cols))
+        self.table = "src0"
+        self.con.execute(f"CREATE TEMP TABLE {self.table} AS SELECT * FROM _sheet")
+        self.con.unregister("_sheet")
+        self.rows = len(sheet.rows)
+
+    def derive(self, name: str, expr: str) -> None:
+        nxt = f"src{int(self.table[3:]) + 1}"
+        ident = name.replace('"', '""')
+        try:
+            self.con.execute(f'CREATE TEMP TABLE {nxt} AS SELECT * EXCLUDE ("{ident}"), '
+                             f'({expr}) AS "{ident}" FROM {self.table}'
+                             if name in self.columns() else
+                             f'CREATE TEMP TABLE {nxt} AS SELECT *, ({expr}) AS "{ident}" '
+                             f"FROM {self.table}")
+        except duckdb.Error as exc:
+            raise _SqlError(_sql_message(exc)) from None
+        self.table = nxt
+
+    def columns(self) -> list[str]:
+        return [r[0] for r in self.con.execute(f"DESCRIBE {self.table}").fetchall()]
+
+    def values(self, expr: str) -> list[Any]:
+        try:
+            got = self.con.execute(f"SELECT ({expr}) FROM {self.table} ORDER BY {ROW_COLUMN}"
+                                   ).fetchall()
+        except duckdb.Error as exc:
+            raise _SqlError(_sql_message(exc)) from None
+        if len(got) != self.rows:
+            raise _SqlError(f"gives {len(got)} value(s) for {self.rows} row(s); use a "
+                            "window (OVER (...)) rather than an aggregate")
+        return [r[0] for r in got]
+
+
+def _sql_message(exc: Exception) -> str:
+    return str(exc).strip().splitlines()[0]
+
+
+def _cell(v: Any, na: set[str]) -> str | None:
+    t = _text(v)
+    return None if t is None or t in na else t
+
+
+_MONTH_MACRO = (
+    "CREATE MACRO month_number(m) AS coalesce(TRY_CAST(trim(CAST(m AS VARCHAR)) AS INTEGER), "
+    "CASE lower(trim(CAST(m AS VARCHAR))) "
+    + " ".join(f"WHEN '{k}' THEN {v}" for k, v in MONTHS.items()) + " END)")
+
+
+def _apply_derive(sheet: _Sheet, source: SourceMap, problems: _Problems) -> bool:
+    """Add the source's ``derive:`` columns to ``sheet``; False (reported) when one fails."""
+    if not source.derive:
+        return True
+    frame = sheet.sql_frame(set(source.na_values))
+    for name, expr in source.derive.items():
+        try:
+            frame.derive(name, expr)
+        except _SqlError as exc:
+            problems.add(sheet.path, None, None, "sql",
+                         f"derive.{name}: the SQL fails: {exc}; fix it (source columns are "
+                         "text: cast them, e.g. CAST(x AS INTEGER); see docs/importing.md)")
+            return False
+    names = list(source.derive)
+    sheet.rows = [list(r) for r in sheet.rows]
+    got = frame.con.execute(
+        "SELECT " + ", ".join('"{}"'.format(n.replace('"', '""')) for n in names)
+        + f" FROM {frame.table} ORDER BY {ROW_COLUMN}").fetchall()
+    for name in names:
+        if name in sheet.header:  # a derived column replaces a source column of that name
+            j = sheet.header.index(name)
+            for r in sheet.rows:
+                r[j] = None
+    index = {}
+    for name in names:
+        if name not in sheet.header:
+            sheet.header.append(name)
+            for r in sheet.rows:
+                r.append(None)
+        index[name] = sheet.header.index(name)
+    for r, vals in zip(sheet.rows, got, strict=True):
+        for name, v in zip(names, vals, strict=True):
+            r[index[name]] = v
+    return True
+
+
+class MixedEncodingError(ValueError):
+    """A file whose lines are in different encodings (some UTF-8, some GBK/GB18030).
+
+    ``line`` is the 1-based line of the file where the encoding of the lines above it breaks;
+    ``first`` and ``then`` name the two encodings.
+    """
+
+    def __init__(self, line: int, first: str, then: str):
+        super().__init__(f"line {line} is {then}, the lines above it {first}")
+        self.line, self.first, self.then = line, first, then
+
+
+#: A UTF-8 encoded character of 3 bytes (every CJK character in UTF-8).
+_UTF8_WIDE = re.compile(rb"[\xe0-\xef][\x80-\xbf]{2}")
+
+
+def _line_kind(line: bytes) -> str | None:
+    """``utf-8`` (valid, with a multi-byte character), ``gb`` (not valid UTF-8) or None (ASCII
+    or too little evidence)."""
+    if line.isascii():
+        return None
+    try:
+        line.decode("utf-8")
+    except UnicodeDecodeError:
+        return "gb"
+    return "utf-8" if _UTF8_WIDE.search(line) else None
 
 
 def detect_encoding(data: bytes) -> str:
     """The text encoding of an export: ``utf-8-sig`` (BOM), ``utf-16``, ``utf-8`` or
     ``gb18030`` (a superset of GBK and GB2312, what Chinese Excel writes).
 
-    Raises ``UnicodeDecodeError`` when none fits.
+    Strict UTF-8 first; GB18030 only when the bytes are not valid UTF-8 *and* no line holds
+    valid UTF-8 multi-byte characters. A file whose lines disagree (an export appended to in
+    another encoding) raises :class:`MixedEncodingError` naming the first line that breaks;
+    ``UnicodeDecodeError`` when no encoding fits.
     """
     if data.startswith(codecs.BOM_UTF8):
+        body = data[len(codecs.BOM_UTF8):]
+        try:
+            body.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            if not (exc.start >= len(body) - 3 and exc.reason == "unexpected end of data"):
+                raise MixedEncodingError(body.count(b"\n", 0, exc.start) + 1, "UTF-8",
+                                         "not UTF-8") from None
         return "utf-8-sig"
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return "utf-16"
@@ -428,6 +642,16 @@ def detect_encoding(data: bytes) -> str:
     except UnicodeDecodeError as exc:
         if exc.start >= len(data) - 3 and exc.reason == "unexpected end of data":
             return "utf-8"  # cut inside the last character: a truncated UTF-8 file
+    first: str | None = None
+    for n, line in enumerate(data.split(b"\n"), start=1):
+        kind = _line_kind(line)
+        if kind is None:
+            continue
+        if first is None:
+            first = kind
+        elif kind != first:
+            names = {"utf-8": "UTF-8", "gb": "GBK/GB18030"}
+            raise MixedEncodingError(n, names[first], names[kind])
     data.decode("gb18030")
     return "gb18030"
 
@@ -435,6 +659,11 @@ def detect_encoding(data: bytes) -> str:
 def _decode(data: bytes, encoding: str | None, path: Path) -> str:
     try:
         enc = encoding or detect_encoding(data)
+    except MixedEncodingError as exc:
+        raise ImportMappingError(
+            f"{path}: line {exc.line}: the file mixes encodings (the lines above are "
+            f"{exc.first}, line {exc.line} is {exc.then}); re-export the whole file in one "
+            "encoding (UTF-8 preferred)") from None
     except UnicodeDecodeError:
         raise ImportMappingError(
             f"{path}: cannot tell the text encoding (not UTF-8, GBK or GB18030); set "
@@ -466,21 +695,97 @@ def detect_delimiter(text: str, candidates: Iterable[str] = DELIMITERS) -> str:
     return best
 
 
-def _read_csv(path: Path, source: SourceMap, problems: _Problems) -> _Sheet | None:
-    text = _decode(path.read_bytes(), source.encoding, path)
-    lines = text.splitlines(keepends=True)
-    text = "".join(lines[source.skip_rows:])
-    if not text.strip():
+_BLOCK = 1 << 20
+
+
+def _decodes_as(path: Path, encoding: str) -> int | None:
+    """None when the whole file decodes as ``encoding``, else the byte offset where it fails.
+
+    Decoded block by block, so a large file is never held as one text.
+    """
+    dec = codecs.getincrementaldecoder(encoding)("strict")
+    pos = 0
+    with path.open("rb") as f:
+        while block := f.read(_BLOCK):
+            try:
+                dec.decode(block)
+            except UnicodeDecodeError as exc:
+                return pos + max(exc.start, 0)
+            pos += len(block)
+    try:
+        dec.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return pos
+    return None
+
+
+def _file_encoding(path: Path, encoding: str | None) -> tuple[str, str]:
+    """(encoding, error handler) to stream ``path`` with, after the checks of :func:`_decode`."""
+    if encoding is not None:
+        bad = _decodes_as(path, encoding)
+        if bad is not None:
+            raise ImportMappingError(
+                f"{path}: not valid {encoding} at byte {bad}; fix `encoding:` in the mapping "
+                "(or remove it to detect UTF-8/GBK automatically)")
+        return encoding, "strict"
+    with path.open("rb") as f:
+        head = f.read(4)
+    if not head.startswith((codecs.BOM_UTF8, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        bad = _decodes_as(path, "utf-8")
+        if bad is None or bad >= path.stat().st_size - 3:
+            return "utf-8", "replace"  # (a cut last character is replaced)
+    data = path.read_bytes()  # not UTF-8 (or a BOM): the careful per-line detection
+    try:
+        enc = detect_encoding(data)
+    except (MixedEncodingError, UnicodeDecodeError):
+        _decode(data, None, path)  # raises the error message
+        raise
+    return enc, "replace"
+
+
+#: Rows of a CSV file read and converted at a time (files with ``derive:``/``sql:``/``when:``
+#: are read whole: their window functions see the whole file).
+CHUNK_ROWS = 100_000
+
+
+@dataclass
+class _Reading:
+    """Whether reading a file failed (set by the reader; its chunks may have been used)."""
+
+    failed: bool = False
+
+
+def _read_csv(path: Path, source: SourceMap, problems: _Problems, status: _Reading,
+              chunk_rows: int | None) -> Iterator[_Sheet]:
+    encoding, errors = _file_encoding(path, source.encoding)
+    with path.open("rb") as raw:
+        stream = io.TextIOWrapper(raw, encoding=encoding, errors=errors, newline="")
+        yield from _parse_csv(path, stream, source, problems, status, chunk_rows)
+
+
+def _parse_csv(path: Path, stream: io.TextIOWrapper, source: SourceMap, problems: _Problems,
+               status: _Reading, chunk_rows: int | None) -> Iterator[_Sheet]:
+    """The file's rows in chunks of ``chunk_rows`` (all at once with None); problems of the
+    file's shape are reported, and ``status.failed`` set when it is unusable."""
+    for _ in range(source.skip_rows):  # titles and notes above the header
+        stream.readline()
+    start = stream.tell()
+    sample = stream.read(1 << 16).removeprefix("\ufeff")
+    if not sample.strip():
         problems.add(path, None, None, "empty_file",
                      "empty file (no header, no rows); re-export it")
-        return None
-    delimiter = source.delimiter or detect_delimiter(text)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
-    rows: list[list[Any]] = []
+        status.failed = True
+        return
+    delimiter = source.delimiter or detect_delimiter(sample)
+    stream.seek(start)
+    reader = csv.reader(stream, delimiter=delimiter, strict=True)
+    intern = sys.intern  # codes and dates repeat: one string object per distinct cell text
+    rows: list[Any] = []
     numbers: list[int] = []
     header: list[str] | None = None
     n = 0
     broken = False
+    yielded = False
     try:
         for record in reader:
             if header is None:
@@ -505,22 +810,29 @@ def _read_csv(path: Path, source: SourceMap, problems: _Problems) -> _Sheet | No
                                  "without quotes; quote it or set `delimiter:`", n)
                     continue
                 record = record[:len(header)]
-            rows.append(record)
+            rows.append(tuple(intern(c) for c in record))
             numbers.append(n)
+            if chunk_rows is not None and len(rows) >= chunk_rows:
+                yield _Sheet(path, header, rows, numbers)
+                yielded, rows, numbers = True, [], []
     except csv.Error as exc:
         problems.add(path, None, None, "truncated",
                      f"malformed CSV ({exc}): a quote left open, the file looks truncated; "
                      "re-export it", n + 1)
-        return None
+        status.failed = True
+        return
     if header is None:
         problems.add(path, None, None, "empty_file", "empty file; re-export it")
-        return None
+        status.failed = True
+        return
     if not rows:
-        if not broken:
-            problems.add(path, None, None, "empty_file",
-                         "the file has a header but no data rows; re-export it")
-        return None
-    return _Sheet(path, header, rows, numbers)
+        if not yielded:
+            if not broken:
+                problems.add(path, None, None, "empty_file",
+                             "the file has a header but no data rows; re-export it")
+            status.failed = True
+        return
+    yield _Sheet(path, header, rows, numbers)
 
 
 def _read_excel(path: Path, source: SourceMap, problems: _Problems) -> _Sheet | None:
@@ -573,14 +885,24 @@ def _worksheet(wb: Any, sheet: str | None, path: Path) -> Any:
                              "fix `sheet:` in the mapping")
 
 
-def _read(path: Path, source: SourceMap, problems: _Problems) -> _Sheet | None:
+def _read(path: Path, source: SourceMap, problems: _Problems, status: _Reading
+          ) -> Iterator[_Sheet]:
+    """The file's rows, in chunks for a CSV file (see :data:`CHUNK_ROWS`)."""
     if path.suffix.lower() in EXCEL_SUFFIXES:
-        return _read_excel(path, source, problems)
+        sheet = _read_excel(path, source, problems)
+        if sheet is None:
+            status.failed = True
+        else:
+            yield sheet
+        return
     if path.suffix.lower() == ".xls":
         problems.add(path, None, None, "unreadable",
                      "old .xls workbooks are not supported; save it as .xlsx or .csv")
-        return None
-    return _read_csv(path, source, problems)
+        status.failed = True
+        return
+    whole = bool(source.derive) or any(c.kind in ("sql", "when") for t in source.tables.values()
+                                       for c in t.columns.values())
+    yield from _read_csv(path, source, problems, status, None if whole else CHUNK_ROWS)
 
 
 # -- converting values ----------------------------------------------------------------------
@@ -606,8 +928,13 @@ def _text(v: Any) -> str | None:
     return str(v).strip()
 
 
+#: Control characters stripped from imported text (NUL, ESC, …; tab and line breaks stay).
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
 def _to_string(v: Any) -> str:
-    return _text(v)  # type: ignore[return-value]
+    """A cell as text, without control characters (they could hide or forge report text)."""
+    return _CONTROL.sub("", _text(v))  # type: ignore[arg-type]
 
 
 _THOUSANDS = re.compile(r"^[-+]?\d{1,3}(,\d{3})+(\.\d*)?$")
@@ -658,8 +985,9 @@ def _to_timestamp(v: Any, formats: list[str] | None) -> datetime:
         return datetime(v.year, v.month, v.day)
     s = _text(v)
     for fmt in formats or []:
+        text = _english_months(s) if ("%b" in fmt or "%B" in fmt) else s  # type: ignore[arg-type]
         try:
-            return datetime.strptime(s, fmt)  # type: ignore[arg-type]
+            return datetime.strptime(text, fmt)  # type: ignore[arg-type]
         except ValueError:
             continue
     if not formats:
@@ -688,6 +1016,28 @@ def _convert(v: Any, dtype: str, formats: list[str] | None) -> Any:
     raise AssertionError(dtype)
 
 
+def _month(v: Any) -> int:
+    """A month as 1–12, a name (``may``, ``September``, ``sept``) or Chinese (``五月``, ``5月``)."""
+    key = (_text(v) or "").lower()
+    if key in MONTHS:
+        return MONTHS[key]
+    try:
+        return _to_int(v)
+    except _Bad:
+        raise _Bad("not a month: {values}; use 1–12, an English month name or 一月…十二月",
+                   repr(v)) from None
+
+
+_ZH_MONTH = re.compile("(十[一二]|[一二三四五六七八九十])月")
+_EN_ABBR = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def _english_months(s: str) -> str:
+    """Chinese month names (``五月``) as English abbreviations, for ``%b``/``%B`` formats."""
+    s = _ZH_MONTH.sub(lambda m: _EN_ABBR[MONTHS[m.group(0)] - 1], s)
+    return re.sub(r"(?i)\bsept\b", "Sep", s)
+
+
 def _from_parts(sheet: _Sheet, cols: dict[str, int], parts: DateParts, i: int) -> datetime | None:
     names = ("year", "month", "day", "hour", "minute", "second")
     values = {}
@@ -700,7 +1050,7 @@ def _from_parts(sheet: _Sheet, cols: dict[str, int], parts: DateParts, i: int) -
             if name in ("year", "month", "day"):
                 return None
             continue
-        values[name] = _to_int(v)
+        values[name] = _month(v) if name == "month" else _to_int(v)
     try:
         return datetime(**values)
     except (TypeError, ValueError):
@@ -765,8 +1115,8 @@ def _build(sheet: _Sheet, source: SourceMap, tname: str, tmap: TableMap, counter
     for col in spec.columns:
         cmap = tmap.columns.get(col.name)
         values: list[Any]
-        if cmap is None:
-            out.columns[col.name] = [None] * n
+        if cmap is None:  # an optional column left out: its default, or empty
+            out.columns[col.name] = [col.default] * n
             continue
         if cmap.kind == "surrogate":
             out.columns[col.name] = _surrogates(sheet, cmap, counter)
@@ -779,6 +1129,15 @@ def _build(sheet: _Sheet, source: SourceMap, tname: str, tmap: TableMap, counter
             values = [r[idx] for r in sheet.rows]
         elif cmap.kind == "value":
             values = [cmap.value] * n
+        elif cmap.kind in ("sql", "when"):
+            try:
+                values = sheet.sql_frame(na).values(cmap.expression())
+            except _SqlError as exc:
+                problems.add(sheet.path, tname, col.name, "sql",
+                             f"{cmap.kind}: the SQL fails: {exc}; fix it (source columns are "
+                             "text: cast them, e.g. CAST(x AS INTEGER); see docs/importing.md)")
+                failed = True
+                continue
         else:  # parts
             assert cmap.parts is not None
             idx_map = {}
@@ -805,14 +1164,48 @@ def _build(sheet: _Sheet, source: SourceMap, tname: str, tmap: TableMap, counter
     return out
 
 
+#: Distinct raw values per column whose conversion is remembered (codes and dates repeat).
+MEMO_LIMIT = 50_000
+
+
 def _column(values: list[Any], col: Column, cmap: ColumnMap, na: set[str], sheet: _Sheet,
             tname: str, problems: _Problems) -> list[Any]:
-    """Value map → empty cells → contract dtype → scale → allowed codes, for one column."""
-    vmap = cmap.values or {}
+    """Value map → empty cells → contract dtype → scale → allowed codes, for one column.
+
+    Each distinct raw value is converted once (up to :data:`MEMO_LIMIT` of them); problems
+    are still reported per row.
+    """
     out: list[Any] = []
-    allowed = ", ".join(col.allowed or ())
+    memo: dict[tuple[type, Any], tuple[str, Any, Any]] = {}
+    convert = _cell_converter(col, cmap, na)
     for i, raw in enumerate(values):
-        row = sheet.row_numbers[i]
+        key = (type(raw), raw)
+        try:
+            hit = memo.get(key)
+        except TypeError:  # an unhashable cell value: convert it alone
+            key, hit = None, None  # type: ignore[assignment]
+        if hit is None:
+            hit = convert(raw)
+            if key is not None and len(memo) < MEMO_LIMIT:
+                memo[key] = hit
+        rule, x, detail = hit
+        if rule:
+            template, value = detail
+            problems.add(sheet.path, tname, col.name, rule, template, sheet.row_numbers[i],
+                         value)
+        out.append(x)
+    return out
+
+
+def _cell_converter(col: Column, cmap: ColumnMap, na: set[str]):
+    """A function raw cell → (rule or "", contract value, (template, shown value))."""
+    vmap = cmap.values or {}
+    allowed = ", ".join(col.allowed or ())
+    unknown = ("unknown code(s) {values}: not in the value map nor the allowed set "
+               f"({allowed}); add them to the mapping's `values:` (map a code the contract "
+               "does not list to other)")
+
+    def convert(raw: Any) -> tuple[str, Any, Any]:
         v = raw
         if vmap and not isinstance(raw, (datetime, date)):
             key = _text(raw)
@@ -820,28 +1213,20 @@ def _column(values: list[Any], col: Column, cmap: ColumnMap, na: set[str], sheet
             if key in vmap:
                 v = vmap[key]
         if v is None or (isinstance(v, str) and v.strip() in na):
-            out.append(None)
-            continue
+            return "", col.default, None
         try:
             x = _convert(v, col.dtype, cmap.format)
         except _Bad as exc:
-            problems.add(sheet.path, tname, col.name, "bad_value",
-                         exc.template, row, exc.value)
-            out.append(None)
-            continue
+            return "bad_value", None, (exc.template, exc.value)
         if cmap.scale is not None:
             x = x * cmap.scale
             if col.dtype == "int64":
                 x = round(x)
         if col.allowed is not None and x not in col.allowed:
-            problems.add(sheet.path, tname, col.name, "unknown_code",
-                         "unknown code(s) {values}: not in the value map nor the allowed set "
-                         f"({allowed}); add them to the mapping's `values:`", row,
-                         repr(_text(raw)))
-            out.append(None)
-            continue
-        out.append(x)
-    return out
+            return "unknown_code", None, (unknown, repr(_text(raw)))
+        return "", x, None
+
+    return convert
 
 
 def _surrogates(sheet: _Sheet, cmap: ColumnMap, counter: list[int]) -> list[str]:
@@ -987,8 +1372,41 @@ def _to_arrow(t: _Rows) -> pa.Table:
                      for c in t.spec.columns})
 
 
-def _write_atomically(into: Path, tables: dict[str, pa.Table], replace: bool
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's live process
+    return True
+
+
+def clean_stale_imports(into: Path) -> list[Path]:
+    """Delete the temporary copies (``.<store>.<pid>.importing`` and their ``.wal``) that a
+    killed import left beside ``into``; a copy whose process still runs is kept.
+
+    Returns the files deleted.
+    """
+    removed = []
+    pattern = re.compile(rf"^\.{re.escape(into.name)}\.(\d+)\.importing(\.wal)?$")
+    if not into.parent.is_dir():
+        return removed
+    for p in into.parent.iterdir():
+        m = pattern.match(p.name)
+        if m and int(m.group(1)) != os.getpid() and not _alive(int(m.group(1))):
+            try:
+                p.unlink()
+            except FileNotFoundError:
+                continue
+            removed.append(p)
+    return removed
+
+
+def _write_atomically(into: Path, tables: dict[str, _Rows], replace: bool
                       ) -> ValidationReport:
+    """Write ``tables`` (emptied as they are written, to bound memory) into a copy of the
+    store, validate the copy, and move it over the store."""
     wal = into.with_name(into.name + ".wal")
     if wal.exists():
         raise ImportMappingError(
@@ -996,7 +1414,10 @@ def _write_atomically(into: Path, tables: dict[str, pa.Table], replace: bool
             "closed cleanly); close the other program, or open and close the store with duckdb, "
             "and try again")
     into.parent.mkdir(parents=True, exist_ok=True)
-    tmp = temporary_sibling(into)  # renamed over `into` when valid (review.core.files)
+    clean_stale_imports(into)
+    # not review.core.files.temporary_sibling: the pid in the name lets the next import tell
+    # a killed import's copy (its process gone) from a running one's
+    tmp = into.with_name(f".{into.name}.{os.getpid()}.importing")
     try:
         if into.exists():
             shutil.copy2(into, tmp)
@@ -1004,19 +1425,23 @@ def _write_atomically(into: Path, tables: dict[str, pa.Table], replace: bool
         try:
             existing = {r[0] for r in con.execute(
                 "SELECT table_name FROM information_schema.tables").fetchall()}
-            for name, tbl in tables.items():
+            names = list(tables)
+            for name in names:
+                tbl = _to_arrow(tables[name])
+                tables[name] = _Rows.empty(tables[name].spec)  # free the Python values
                 con.register("_import", tbl)
                 if replace or name not in existing:
                     con.execute(f'CREATE OR REPLACE TABLE "{name}" AS SELECT * FROM _import')
                 else:
                     con.execute(f'INSERT INTO "{name}" BY NAME SELECT * FROM _import')
                 con.unregister("_import")
+                del tbl
             con.execute("CHECKPOINT")
         finally:
             con.close()
         icon = connect(tmp)
         try:
-            report = validate(icon, tables=list(tables))
+            report = validate(icon, tables=names)
         finally:
             icon.disconnect()
         if not report.ok:
@@ -1109,19 +1534,31 @@ def import_files(
     for i, files in matched.items():
         source = mapping.sources[i]
         counters = {t: [0] for t in source.tables}
+        for tname, tmap in source.tables.items():
+            prev = dedup.get(tname, "none")
+            dedup[tname] = tmap.dedup if tmap.dedup != "none" else prev
         for path in files:
-            sheet = _read(path, source, problems)
-            if sheet is None:
+            status = _Reading()
+            dead: set[str] = set()  # tables this file cannot feed (reported once)
+            for sheet in _read(path, source, problems, status):
+                if not _apply_derive(sheet, source, problems):
+                    status.failed = True
+                    break
+                for tname, tmap in source.tables.items():
+                    if tname in dead:
+                        continue
+                    rows = _build(sheet, source, tname, tmap, counters[tname], problems)
+                    if rows is None:
+                        failed.add(tname)
+                        dead.add(tname)
+                    elif tname in built:
+                        built[tname].extend(rows)
+                    else:
+                        built[tname] = rows
+                    del rows
+                sheet = None  # free this chunk's cells before the next one is read
+            if status.failed:
                 failed.update(source.tables)
-                continue
-            for tname, tmap in source.tables.items():
-                rows = _build(sheet, source, tname, tmap, counters[tname], problems)
-                if rows is None:
-                    failed.add(tname)
-                else:
-                    built.setdefault(tname, _Rows.empty(TABLES[tname])).extend(rows)
-                prev = dedup.get(tname, "none")
-                dedup[tname] = tmap.dedup if tmap.dedup != "none" else prev
     dropped: dict[str, int] = {}
     for tname in list(built):
         built[tname], dropped[tname] = _dedup(built[tname], dedup.get(tname, "none"))
@@ -1131,10 +1568,12 @@ def import_files(
     if problems:
         _raise(problems, into)
     ordered = {t: built[t] for t in TABLES if t in built}
-    report = _write_atomically(into, {t: _to_arrow(r) for t, r in ordered.items()}, replace)
+    counts = {t: len(r) for t, r in ordered.items()}
+    built.clear()
+    report = _write_atomically(into, ordered, replace)
     all_files = tuple(f for fs in matched.values() for f in fs)
-    return ImportResult(into, tuple(ordered), {t: len(r) for t, r in ordered.items()},
-                        all_files, {t: dropped.get(t, 0) for t in ordered}, report)
+    return ImportResult(into, tuple(counts), counts, all_files,
+                        {t: dropped.get(t, 0) for t in counts}, report)
 
 
 __all__ = [
@@ -1143,8 +1582,10 @@ __all__ = [
     "ImportMapping",
     "ImportProblem",
     "ImportResult",
+    "MixedEncodingError",
     "SourceMap",
     "TableMap",
+    "clean_stale_imports",
     "detect_delimiter",
     "detect_encoding",
     "import_files",

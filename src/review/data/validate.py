@@ -15,6 +15,8 @@ rule               severity  meaning
 ``missing_column`` error     a required contract column is absent (extra columns are fine)
 ``type``           error     a column's type is incompatible with the contract's
 ``not_null``       error     a non-nullable column holds nulls
+``left_out``       warning   empty values of a nullable column that leave rows out of some
+                             metrics (``users.registered_at``)
 ``allowed``        error     a coded column holds values outside its closed set
 ``range``          error     a number below the column's minimum or above its maximum
 ``primary_key``    error     the primary key repeats
@@ -43,7 +45,7 @@ import pandas as pd
 from ibis.backends import BaseBackend
 from ibis.common.exceptions import TableNotFound
 
-from review.data.contract import SECTION_TABLES, TABLES, Column, TableSpec
+from review.data.contract import TABLES, Column, TableSpec, unlocks
 from review.errors import ValidationError
 
 Severity = Literal["error", "warning"]
@@ -234,10 +236,10 @@ def present_tables(con: BaseBackend) -> set[str]:
 
 
 def _missing_table(name: str) -> Problem:
-    sections = [s for s, need in SECTION_TABLES.items() if name in need]
+    sections = unlocks(name)
     note = "the report parts that need it will show a 'not available' note"
     if sections:
-        note += f" (sections: {', '.join(sections)})"
+        note += f"; adding it would unlock the sections {', '.join(sections)}"
     return Problem(name, None, "missing_table", "warning", 0,
                    f"table {name!r} is not in the data source; {note}")
 
@@ -341,6 +343,10 @@ def _row_checks(t: ibis.Table, spec: TableSpec, usable: dict[str, Column], lo: d
         if not c.nullable:
             checks.append(_Check(c.name, "not_null", "error", col.isnull(), lambda k, s, w=where: (
                 f"{k} row(s) have no value in {w}, which may not be empty; fill or drop them")))
+        if c.null_means:
+            checks.append(_Check(c.name, "left_out", "warning", col.isnull(),
+                                 lambda k, s, w=where, m=c.null_means: (
+                f"{k} row(s) have no value in {w}: {m}")))
         if c.allowed is not None:
             checks.append(_Check(c.name, "allowed", "error", None, None))
         if c.min is not None or c.max is not None:

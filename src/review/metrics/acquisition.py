@@ -137,12 +137,29 @@ def user_trend(users: ibis.Table, end: date, months: int = 12) -> pd.DataFrame:
     return out.astype({"new_users": "int64", "registered_base": "int64"})
 
 
+def unregistered_note(users: ibis.Table) -> str | None:
+    """Users without ``registered_at`` (known only from a campaign list) are left out of
+    acquisition, funnel and cohort metrics; this note says how many (None when there are none).
+    """
+    n = int(execute(users.aggregate(n=users.registered_at.isnull().sum())).iloc[0]["n"] or 0)
+    return (f"{n} user(s) without a registration date are left out" if n else None)
+
+
+def with_note(m: Measure, note: str | None) -> Measure:
+    """``m`` with ``note`` appended to its own note."""
+    if not note:
+        return m
+    return Measure(m.value, m.numerator, m.denominator, f"{m.note}; {note}" if m.note else note)
+
+
 def headline(t: Mapping[str, ibis.Table], w: Window, p: Params) -> dict[str, Measure]:
-    """``new_users`` and ``registered_base`` for ``w`` (counts of users)."""
+    """``new_users`` and ``registered_base`` for ``w`` (counts of users with a registration
+    date; the note counts those without one)."""
     row = user_counts(t["users"], w).iloc[0]
+    note = unregistered_note(t["users"])
     return {
-        "new_users": Measure(float(row["new_users"])),
-        "registered_base": Measure(float(row["registered_base"])),
+        "new_users": with_note(Measure(float(row["new_users"])), note),
+        "registered_base": with_note(Measure(float(row["registered_base"])), note),
     }
 
 

@@ -54,6 +54,7 @@ import pandas as pd
 
 from review.config import Params
 from review.data.rollup import rollup
+from review.metrics.acquisition import unregistered_note, with_note
 from review.metrics.common import (
     Measure,
     Window,
@@ -178,13 +179,14 @@ def funnel_steps(users: ibis.Table, r: Mapping[str, ibis.Table], w: Window,
 def headline(t: Mapping[str, ibis.Table], w: Window, p: Params) -> dict[str, Measure]:
     """``funnel_conversion``: P's new users reaching the last step ÷ P's new users."""
     return _conversion(funnel_steps(t["users"], rollups(t), w,
-                                    p.thresholds.conversion_window_days))
+                                    p.thresholds.conversion_window_days), t["users"])
 
 
-def _conversion(steps: pd.DataFrame) -> dict[str, Measure]:
+def _conversion(steps: pd.DataFrame, users: ibis.Table) -> dict[str, Measure]:
+    """The headline from the steps; the note counts users without a registration date."""
     n = steps.set_index("step")["users"]
-    return {"funnel_conversion": Measure.ratio(float(n[STEPS[-1]]), float(n[STEPS[0]]),
-                                               what="new users")}
+    m = Measure.ratio(float(n[STEPS[-1]]), float(n[STEPS[0]]), what="new users")
+    return {"funnel_conversion": with_note(m, unregistered_note(users))}
 
 
 def breakdowns(t: Mapping[str, ibis.Table], w: Window, p: Params) -> dict[str, pd.DataFrame]:
@@ -202,4 +204,4 @@ def period(t: Mapping[str, ibis.Table], w: Window, p: Params
            ) -> tuple[dict[str, Measure], dict[str, pd.DataFrame]]:
     """:func:`headline` and :func:`breakdowns` of ``w``; the headline comes from ``steps``."""
     tables = breakdowns(t, w, p)
-    return (_conversion(tables["steps"]) if tables else headline(t, w, p)), tables
+    return (_conversion(tables["steps"], t["users"]) if tables else headline(t, w, p)), tables

@@ -55,6 +55,7 @@ import pandas as pd
 
 from review.config import Params
 from review.data.rollup import rollup
+from review.metrics.acquisition import unregistered_note, with_note
 from review.metrics.common import (
     Measure,
     Window,
@@ -197,11 +198,12 @@ def weekly_cohorts(users: ibis.Table, user_day: ibis.Table, end: date, weeks: in
 def headline(t: Mapping[str, ibis.Table], w: Window, p: Params) -> dict[str, Measure]:
     """``d7_retention`` of P's new users; the note gives the users excluded as unobservable."""
     return {"d7_retention": _d7(day_n_retention(t["users"], rollup(t, "user_day"), w, (7,))
-                                .iloc[0], w)}
+                                .iloc[0], w, t["users"])}
 
 
-def _d7(row: pd.Series, w: Window) -> Measure:
-    """``d7_retention`` from a day-7 row of :func:`day_n_retention` (or of ``day_n``)."""
+def _d7(row: pd.Series, w: Window, users: ibis.Table) -> Measure:
+    """``d7_retention`` from a day-7 row of :func:`day_n_retention` (or of ``day_n``); the
+    note also counts the users without a registration date."""
     m = Measure.ratio(float(row["retained_users"]), float(row["eligible_users"]),
                       what="new users with an observable day 7")
     excluded = int(row["excluded_users"])
@@ -210,7 +212,7 @@ def _d7(row: pd.Series, w: Window) -> Measure:
                 f"{w.end - timedelta(days=7)} are excluded (day 7 after the period end)")
         m = Measure(m.value, m.numerator, m.denominator,
                     f"{m.note}; {text}" if m.note else text)
-    return m
+    return with_note(m, unregistered_note(users))
 
 
 def period(t: Mapping[str, ibis.Table], w: Window, p: Params
@@ -221,7 +223,7 @@ def period(t: Mapping[str, ibis.Table], w: Window, p: Params
     day7 = tables["day_n"][tables["day_n"]["day"] == 7] if tables else None
     if day7 is None or day7.empty:  # no new user in any channel: the one-row query answers
         return headline(t, w, p), tables
-    return {"d7_retention": _d7(day7.iloc[0], w)}, tables
+    return {"d7_retention": _d7(day7.iloc[0], w, t["users"])}, tables
 
 
 def breakdowns(t: Mapping[str, ibis.Table], w: Window, p: Params) -> dict[str, pd.DataFrame]:

@@ -233,13 +233,17 @@ def code_label(dimension: str, code: object, lang: str) -> str:
     """Label of a data code (``code.<dimension>.<code>``), or the code itself when unlabelled.
 
     Age bands, regions and experiment variants other than ``control`` have no labels and are
-    shown as they are; a missing value (``None``/``NaN``) gives ``"—"``.
+    shown as they are, except the open codes ``other``/``unknown`` of any dimension (其他/未知); a missing value (``None``/``NaN``) gives ``"—"``.
     """
     check_lang(lang)
     if code is None or (isinstance(code, float) and code != code):
         return "—"
     key = f"code.{dimension}.{code}"
-    return t(key, lang) if has(key) else str(code)
+    if has(key):
+        return t(key, lang)
+    if code in contract.OPEN_CODES:  # any dimension: 其他 / 未知 (Other / Unknown)
+        return t(f"code.open.{code}", lang)
+    return str(code)
 
 
 def data_label(name: object, lang: str,

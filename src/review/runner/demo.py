@@ -34,12 +34,14 @@ def _args_file(store: Path) -> Path:
     return store.with_name(store.name + ".args.json")
 
 
-def ensure_demo_store(store: Path = paths.DEMO_STORE, *, users: int = DEMO_USERS,
+def ensure_demo_store(store: Path | None = None, *, users: int = DEMO_USERS,
                       progress: bool = True) -> bool:
-    """Build ``store`` with :func:`review.data.demo.generate` unless it is up to date.
+    """Build ``store`` (default: the project's ``data/demo.duckdb``) with
+    :func:`review.data.demo.generate` unless it is up to date.
 
     Returns ``True`` when the store was (re)built.
     """
+    store = store or paths.DEMO_STORE
     wanted = demo_arguments(users)
     try:
         recorded = json.loads(_args_file(store).read_text(encoding="utf-8"))
@@ -57,9 +59,9 @@ def ensure_demo_store(store: Path = paths.DEMO_STORE, *, users: int = DEMO_USERS
 
 
 def run_demo(*, users: int = DEMO_USERS, options: RunOptions | None = None,
-             store: Path = paths.DEMO_STORE, params_dir: Path = paths.PARAMS_DIR
-             ) -> BatchResult:
-    """Make sure the demo store is current, then run every ``params/*.yaml``."""
+             store: Path | None = None, params_dir: Path | None = None) -> BatchResult:
+    """Make sure the demo store is current, then run every ``params/*.yaml`` of the project."""
     options = options or RunOptions()
+    params_dir = params_dir or paths.PARAMS_DIR
     ensure_demo_store(store, users=users, progress=options.progress)
     return run_batch(sorted(Path(params_dir).glob("*.yaml")), options)

@@ -20,6 +20,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from review import paths
 from review.core.environment import (  # noqa: F401  (re-exported for the runner)
     MAIN_PACKAGES,
     environment_info,
@@ -28,7 +29,6 @@ from review.core.environment import (  # noqa: F401  (re-exported for the runner
 )
 from review.core.files import atomic_write_json
 from review.core.fingerprint import digest_json
-from review.paths import PROJECT_ROOT
 
 if TYPE_CHECKING:
     from review.config import Params
@@ -73,7 +73,7 @@ def now() -> str:
 def relative_to_project(path: Path) -> str:
     """``path`` relative to the project root when inside it, else as given."""
     try:
-        return Path(path).resolve().relative_to(PROJECT_ROOT.resolve()).as_posix()
+        return Path(path).resolve().relative_to(paths.PROJECT_ROOT.resolve()).as_posix()
     except ValueError:
         return str(path)
 
