@@ -73,6 +73,16 @@ def duckdb_config(memory_limit: str | None = None, temp_dir: str | Path | None =
     return {"memory_limit": str(limit), "temp_directory": str(temp)}
 
 
+def apply_duckdb_settings(con: BaseBackend, settings: dict[str, str]) -> None:
+    """Apply :func:`duckdb_config` settings with ``SET`` after opening, not as connect-time
+    configuration: DuckDB lets a process open a file twice only with identical connect-time
+    configuration, so a plain ``duckdb.connect(path, read_only=True)`` elsewhere in the same
+    process (a test, an analyst's notebook) must still be able to share the instance.
+    """
+    for name, value in settings.items():
+        con.raw_sql("SET {} = '{}'".format(name, value.replace("'", "''")))
+
+
 def _default_limit() -> str:
     try:
         total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
@@ -104,8 +114,8 @@ def connect(source: str | Path, *, base_dir: Path | None = None,
         return _with_rollups(_connect_folder(path), path, rollups)
     if path.is_file():
         try:
-            con = ibis.duckdb.connect(str(path), read_only=True,
-                                      **duckdb_config(database=path))
+            con = ibis.duckdb.connect(str(path), read_only=True)
+            apply_duckdb_settings(con, duckdb_config(database=path))
         except Exception as exc:  # duckdb raises its own IOException family
             raise DataSourceError(f"{path}: cannot open as a DuckDB database ({exc})") from None
         return _with_rollups(con, path, rollups)
