@@ -81,10 +81,19 @@ def kernel_environment(params: Params, data_fp: str, cache_dir: Path) -> dict[st
     }
 
 
+#: Parameters that only change how the report reads, never a number: not in the cache key.
+DISPLAY_ONLY_PARAMS = ("labels",)
+
+
 def metrics_key(params: Params, *, data_fp: str, code: str) -> str:
-    """The cache key: 32 hex digits of a hash of (params, data fingerprint, metrics code)."""
-    digest = fingerprint.digest_json({"params": params.notebook_parameters(),
-                                      "data": data_fp, "code": code})
+    """The cache key: 32 hex digits of a hash of (params, data fingerprint, metrics code).
+
+    Display-only parameters (:data:`DISPLAY_ONLY_PARAMS`: the ``labels`` of data-borne names)
+    are left out: editing a label re-renders the report without recomputing a KPI.
+    """
+    shown = {k: v for k, v in params.notebook_parameters().items()
+             if k not in DISPLAY_ONLY_PARAMS}
+    digest = fingerprint.digest_json({"params": shown, "data": data_fp, "code": code})
     return digest.split(":", 1)[1][:32]
 
 

@@ -268,7 +268,7 @@ def params() -> None:
               help="The period (params/<id>.yaml) or file to copy.")
 def params_new(period: str, from_: str) -> int:
     """Scaffold params/PERIOD.yaml of the project from an earlier period (or any file)."""
-    from review.runner.scaffold import scaffold_params
+    from review.runner.scaffold import new_commentary_file, scaffold_params
 
     source = Path(from_)
     if not source.suffix:
@@ -276,6 +276,9 @@ def params_new(period: str, from_: str) -> int:
     paths.PARAMS_DIR.mkdir(parents=True, exist_ok=True)
     done = scaffold_params(period, source, dest=paths.PARAMS_DIR / f"{period}.yaml")
     click.echo(done.message())
+    notes = new_commentary_file(period, done.path.parent)
+    if notes is not None:
+        click.echo(f"wrote {notes}: the analyst's commentary (empty sections are not shown)")
     return 0
 
 

@@ -166,6 +166,9 @@ class Params(_Strict):
     milestones: tuple[Milestone, ...] = ()
     thresholds: Thresholds = Field(default_factory=Thresholds)
     revenue: Revenue = Field(default_factory=Revenue)
+    #: per language, display names of data-borne names (regions, campaigns, milestones,
+    #: benchmark sources): ``{zh: {Wenzhou: 温州}, en: {推荐有礼: Referral rewards}}``
+    labels: dict[Literal["zh", "en"], dict[str, str]] = Field(default_factory=dict)
 
     @field_validator("period")
     @classmethod

@@ -41,7 +41,7 @@ _KPIS = [
     Kpi("active_users", "count", "higher", "activity",
         "Distinct users with ≥1 login in the period (MAU for a month)."),
     Kpi("mau_ratio", "ratio", "higher", "activity",
-        "Period active users ÷ registered base (月活占比)."),
+        "Period active users ÷ registered base."),
     Kpi("stickiness", "ratio", "higher", "activity",
         "Mean DAU over the days of the period ÷ period active users."),
     Kpi("logins_per_active_day", "per_day", "higher", "activity",

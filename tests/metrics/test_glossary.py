@@ -37,7 +37,7 @@ def test_user_facing_text_cites_no_internal_file():
     # README.md or docs/ instead
     files = [*PROJECT_ROOT.joinpath("src").rglob("*.py"), *PROJECT_ROOT.joinpath("docs").glob("*.md"),
              PROJECT_ROOT / "README.md", *PROJECT_ROOT.joinpath("notebooks").rglob("*.ipynb"),
-             *PROJECT_ROOT.joinpath("src").rglob("*.yaml")]
+             *PROJECT_ROOT.joinpath("src").rglob("*.yaml"), *PROJECT_ROOT.joinpath("params").glob("*")]
     cited = [f.relative_to(PROJECT_ROOT).as_posix() for f in files
              if any(s in f.read_text(encoding="utf-8") for s in ("DESIGN.md", "params/README"))]
     assert cited == []

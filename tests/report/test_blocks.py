@@ -76,3 +76,22 @@ def test_a_source_without_spend_and_surveys_says_what_is_missing(demo_con, shown
     html = "\n".join(shown)
     assert t("report.unavailable", "en", tables="spend") in html  # budget blocks
     assert t("report.unavailable", "en", tables="surveys, complaints") in html  # satisfaction
+
+
+def test_blocks_are_value_objects_rendered_in_one_place(demo_params, demo_metrics, shown):
+    # tests read what a block shows instead of counting <img> tags in its HTML
+    cfg = demo_params("2026-09").model_copy(update={"lang": "zh"})
+    pm = demo_metrics("2026-09")
+    trends = blocks.goal_trends.build(pm, cfg)
+    assert isinstance(trends, blocks.Block) and trends.kinds == ["heading", "chart", "chart",
+                                                                 "chart"]
+    assert [f.axes[0].get_title(loc="left") for f in trends.figures] == [
+        t("kpi.mau_ratio", "zh"), t("kpi.reactivation_rate", "zh"), t("kpi.nps", "zh")]
+    tiles = blocks.kpi_tiles.build(pm, cfg)
+    assert tiles.kinds == ["html", "heading", "html"]
+    assert 'class="verdict"' in tiles.parts[0][1] and "kpi-tile" in tiles.parts[2][1]
+    plan = blocks.plan.build(pm, cfg)
+    assert 'data-block="plan"' in plan.to_html()
+    # displaying a block is one output: the same HTML
+    blocks.plan(pm, cfg)
+    assert shown == [plan.to_html()]

@@ -53,7 +53,15 @@ INSPECT = """
   const images = [...document.images].map(img => ({
     src: img.currentSrc.slice(0, 30), complete: img.complete,
     width: img.naturalWidth, height: img.naturalHeight}));
-  return {lang: document.documentElement.lang, title: document.title, toc, images,
+  // the status cell of every KPI table row: on screen without scrolling the table
+  const status = [...document.querySelectorAll('table.kpi-table tbody td.status')].map(td => {
+    const r = td.getBoundingClientRect();
+    return {left: r.left, right: r.right, visible: r.width > 0 && r.right <= window.innerWidth};
+  });
+  const charts = [...document.querySelectorAll('figure.chart img')].map(
+    img => img.getBoundingClientRect().width);
+  return {lang: document.documentElement.lang, title: document.title, toc, images, status,
+          charts, column: document.querySelector('main').getBoundingClientRect().width,
           overflow: document.documentElement.scrollWidth - window.innerWidth};
 })()
 """
@@ -207,3 +215,6 @@ def test_report_fits_a_phone_screen(browser, report_file):
     _save(shot, report_file, "phone")
     assert _problems(events) == []
     assert facts["overflow"] <= 0, f"page is {facts['overflow']} px wider than the phone"
+    # the KPI tables' status column is in view; charts take the column's full width
+    assert facts["status"] and all(s["visible"] for s in facts["status"]), facts["status"]
+    assert facts["charts"] and min(facts["charts"]) >= facts["column"] - 1, facts

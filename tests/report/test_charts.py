@@ -194,8 +194,68 @@ def test_penetration_orders_by_tier_then_rate_and_shows_tier_targets():
     fig = _build("penetration", _frames()["penetration"])
     ax = fig.axes[0]
     assert [t.get_text() for t in ax.get_yticklabels()] == ["上海", "北京", "县乙", "县甲"]
-    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    legend = [t.get_text() for t in fig.legends[0].get_texts()]  # under the axes
     assert legend == ["重点城市（目标 75.0%）", "下沉市场（目标 50.0%）", "目标"]
+
+
+def _bbox(artist, renderer):
+    return artist.get_window_extent(renderer)
+
+
+def _renderer(fig):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    return FigureCanvasAgg(fig).get_renderer()
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_chart_text_is_at_least_10_px_on_a_phone(name):
+    # shown at the phone column's width (366 px): a text of s points is
+    # s / 72 in of a figure w in wide, i.e. s / 72 × 366 / w px (10 pt on 5.0 in: 10.2 px)
+    fig = _build(name, _frames()[name])
+    fig.draw_without_rendering()
+    width_in = fig.get_size_inches()[0]
+    sizes = {t.get_text(): t.get_fontsize() for t in fig.findobj(mpl.text.Text)
+             if t.get_visible() and t.get_text().strip()}
+    px = {text: size / 72 * theme.PHONE_COLUMN_PX / width_in for text, size in sizes.items()}
+    assert sizes and min(px.values()) >= 10.0, {k: round(v, 1) for k, v in px.items() if v < 10}
+    css = CSS_PATH.read_text(encoding="utf-8")
+    assert re.search(r"figure\.chart img \{[^}]*width: 100%", css)  # the column's width
+
+
+def test_control_chart_legend_covers_no_limit_line():
+    # points close to the upper limit at both ends, where a legend inside the axes would sit
+    df = pd.DataFrame({"date": DAYS, "rate": [0.019, 0.012, 0.03, 0.011, 0.019],
+                       "centre": 0.012, "ucl": 0.02, "flagged": [False, False, True, False,
+                                                                 False]})
+    fig = _build("control_chart", df, lang="en")
+    renderer = _renderer(fig)
+    ax = fig.axes[0]
+    assert ax.get_legend() is None and len(fig.legends) == 1
+    legend = _bbox(fig.legends[0], renderer)
+    assert not legend.overlaps(_bbox(ax, renderer))  # outside the plotting area
+    assert [t.get_text() for t in fig.legends[0].get_texts()] == [
+        "Centre line", "Upper control limit", "Flagged"]
+
+
+def test_penetration_target_lines_never_cross_a_value_label():
+    # 上海 at 80% and 县乙 at 52% are above their targets (75%, 50%); 北京 72% and 县甲 45%
+    # are below: their labels must start right of the dashed target line, not on it
+    fig = _build("penetration", _frames()["penetration"])
+    renderer = _renderer(fig)
+    ax = fig.axes[0]
+    targets = [ln for ln in ax.get_lines() if ln.get_linestyle() == "--"]
+    assert len(targets) == 2
+    labels = [t for t in ax.texts if t.get_text().endswith("%")]
+    assert len(labels) == 4
+    for line in targets:
+        xs, ys = line.get_data()
+        box = ax.transData.transform([[xs[0], min(ys)], [xs[1], max(ys)]])
+        for label in labels:
+            lb = _bbox(label, renderer)
+            crosses = lb.x0 <= box[0][0] <= lb.x1 and lb.y0 <= max(box[:, 1]) \
+                and lb.y1 >= min(box[:, 1])
+            assert not crosses, label.get_text()
 
 
 def test_trend_draws_a_dashed_target_and_a_legend():
@@ -261,3 +321,14 @@ def test_without_a_cjk_font_the_theme_falls_back_quietly(monkeypatch, caplog):
     finally:
         monkeypatch.undo()
         theme.apply_theme()
+
+
+def test_a_long_category_name_is_wrapped_and_cut_not_squeezing_the_plot():
+    long = "Referral wave two · " * 6  # 120 characters
+    df = pd.DataFrame({"channel": [long, "网点"], "users": [10.0, 20.0]})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # "constrained_layout not applied …" would raise
+        fig = _build("bars", df, lang="en")
+    first = fig.axes[0].get_yticklabels()[0].get_text()
+    assert first.count("\n") == 1 and first.endswith("…") and len(first) < 50
+    assert fig.axes[0].get_yticklabels()[1].get_text() == "网点"

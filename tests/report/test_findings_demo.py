@@ -55,3 +55,42 @@ def test_red_kpis_are_findings(demo_metrics):
     red = {k for k, v in pm.kpis.items() if v.rag == "red"}
     found = {f.subject for f in findings(pm) if f.rule == "red_kpi"}
     assert found == red
+
+
+# -- the findings a manager acts on (consolidated) -------------------------------------------
+@pytest.fixture(scope="module", params=["2026-09", "2026-10"])
+def acted(request, demo_metrics):
+    from review.report.findings import actionable
+
+    pm = demo_metrics(request.param)
+    return pm, actionable(pm, "en"), actionable(pm, "zh")
+
+
+def test_actionable_findings_follow_the_rules(acted):
+    import re
+
+    from review.report.consolidate import ACTION_DIRECTION, SUBJECT_ALIASES, opposite_pairs
+
+    pm, en, zh = acted
+    for items in (en, zh):
+        subjects = [SUBJECT_ALIASES.get(f.subject, f.subject) for f in items]
+        assert len(subjects) == len(set(subjects)), subjects  # one finding per subject
+        assert opposite_pairs(items) == []
+        # a reserve is never advised to be spent; no filler; every action carries a number
+        assert not any(f.subject == "reserve" and ACTION_DIRECTION.get(f.rule) == 1
+                       for f in items)
+        assert not any(f.rule == "amber_kpi" for f in items)
+        assert [f.action for f in items if not re.search(r"\d", f.action)] == []
+    assert [f.subject for f in en] == [f.subject for f in zh]
+
+
+def test_planted_truths_survive_consolidation(demo_metrics, truth):
+    from review.report.findings import actionable
+
+    sept = {(f.rule, f.subject) for f in actionable(demo_metrics("2026-09"))}
+    assert ("cac_outlier", truth["worst_cac_channel"][1]) in sept
+    assert ("experiment_better", "C01/A") in sept
+    assert any(r in ("failure_spike", "red_kpi") and s in ("failure_spike", "failure_rate")
+               for r, s in sept)
+    october = {(f.rule, f.subject) for f in actionable(demo_metrics("2026-10"))}
+    assert ("complaint_surge", truth["complaint_surge"][1]["category"]) in october

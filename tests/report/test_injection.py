@@ -108,9 +108,16 @@ def page(request, poisoned) -> str:
     return _report(pm, cfg)
 
 
+def _sparkline(tag) -> bool:
+    """The tiles' own sparkline: an ``svg.sparkline`` of one polyline and one circle."""
+    return (tag.name == "svg" and tag.get("class") == ["sparkline"]
+            and [c.name for c in tag.find_all(True)] == ["polyline", "circle"])
+
+
 def _payload_markup(soup: BeautifulSoup) -> list[str]:
     """Elements and attributes in the DOM that only a payload can have put there."""
-    found = [str(tag)[:80] for tag in soup.find_all(["script", "svg", "iframe", "object"])]
+    found = [str(tag)[:80] for tag in soup.find_all(["script", "svg", "iframe", "object"])
+             if not _sparkline(tag)]
     for tag in soup.find_all(True):
         found += [f"<{tag.name} {a}>" for a in tag.attrs if a.lower().startswith("on")]
         if tag.name == "a" and not str(tag.get("href", "#")).startswith("#"):

@@ -18,7 +18,7 @@ from review.report.render import (
     notebook_to_html,
     prepare_notebook,
 )
-from review.report.tables import kpi_tiles
+from review.report.tables import kpi_table, kpi_tiles
 
 EXTERNAL = re.compile(r"""\b(?:src|href|srcset)\s*=\s*["']?\s*(?:https?:)?//""", re.IGNORECASE)
 
@@ -58,6 +58,7 @@ def section_notebook(lang, key="section.summary"):
             v4.new_output("stream", name="stderr", text="STDERR NOISE"),
             _html_out(show.heading_html("Tiles", lang, level=3)),
             _html_out(kpi_tiles([kpi], lang)),
+            _html_out(kpi_table([kpi], lang)),
             _png_out(),
         ]),
         v4.new_code_cell("show.chart(fig)", outputs=[_html_out(show.chart_html(chart))]),
@@ -122,7 +123,7 @@ def test_one_toc_whose_anchors_all_resolve(report):
     assert [href[1:] for href in links] == heads
     assert heads == ["section-summary", "Shown-markdown", "tiles", "section-goals",
                      "Shown-markdown-2"]
-    top = [a.get_text() for a in soup.select("nav.toc > ol > li > a")]
+    top = [a.get_text() for a in soup.select("nav.toc details > ol > li > a")]
     assert top == (["执行摘要", "目标设定"] if lang == "zh" else
                    ["Executive summary", "Goals"])
     assert soup.select_one("nav.toc .toc-title").get_text() == ("目录" if lang == "zh"
@@ -235,3 +236,12 @@ def test_percent_encoded_markdown_ids_become_readable_slugs():
     assert [h["id"] for h in soup.select("main h2, main h3")] == ["市场-分析", "市场-分析-2"]
     assert [a["href"] for a in soup.select("nav.toc a")] == ["#市场-分析", "#市场-分析-2"]
     assert soup.select("a.anchor-link") == []
+
+
+def test_contents_are_collapsed_after_the_summary(report):
+    _, html = report
+    soup = BeautifulSoup(html, "html.parser")
+    nav = soup.select_one("nav.toc")
+    assert nav.find_previous("section")["id"] == "sec-summary"  # never before the summary
+    assert nav.find_next("section")["id"] == "sec-goals"
+    assert nav.details is not None and not nav.details.has_attr("open")

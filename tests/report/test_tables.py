@@ -117,25 +117,25 @@ def _rows(html):
 
 def test_kpi_table_known_answer_zh():
     soup, head, rows = _rows(kpi_table(KPIS, "zh"))
-    assert head == ["指标", "本期值", "目标", "达成率", "状态", "上期值", "变化"]
-    assert rows[0] == ["新增注册用户", "1,234", "≥ 1,500", "82.3%", "✕ 未达标", "1,100",
+    assert head == ["指标", "状态", "本期值", "目标", "达成率", "上期值", "变化"]
+    assert rows[0] == ["新增注册用户", "✕ 未达标", "1,234", "≥ 1,500", "82.3%", "1,100",
                        "+134 (+12.2%)"]
-    assert rows[1] == ["月活占比", "61.2%", "≥ 60.0%", "102.0%", "✓ 达标", "60.0%",
+    assert rows[1] == ["月活占比", "✓ 达标", "61.2%", "≥ 60.0%", "102.0%", "60.0%",
                        "+1.2 个百分点"]
-    assert rows[2] == ["付费渠道获客成本", "—", "≤ ¥120", "—", "未评估", "—", "—"]
+    assert rows[2] == ["付费渠道获客成本", "未评估", "—", "≤ ¥120", "—", "—", "—"]
     # the definition is the row label's title and listed under the table
     label = soup.select_one('tr[data-kpi="mau_ratio"] th')
     assert label["title"] == "期内活跃用户 ÷ 累计注册用户。"
     assert "期内活跃用户 ÷ 累计注册用户。" in soup.select_one("details.kpi-defs").get_text()
     # the note of a missing value is kept, escaped
-    assert soup.select_one('tr[data-kpi="cac"] td span')["title"] == "no <paid> users"
+    assert soup.select_one('tr[data-kpi="cac"] td.num span')["title"] == "no <paid> users"
     assert "<paid>" not in kpi_table(KPIS, "zh")
 
 
 def test_kpi_table_en_headers_and_currency():
     _, head, rows = _rows(kpi_table(KPIS, "en", currency="USD"))
-    assert head == ["KPI", "Value", "Target", "Attainment", "Status", "Previous period", "Change"]
-    assert rows[2][:3] == ["Paid CAC", "—", "≤ USD 120"]
+    assert head == ["KPI", "Status", "Value", "Target", "Attainment", "Previous period", "Change"]
+    assert rows[2][:4] == ["Paid CAC", "Not rated", "—", "≤ USD 120"]
 
 
 def test_kpi_table_refuses_a_kpi_outside_the_catalog():

@@ -171,6 +171,7 @@ def fake_execute(executed: list[str]):
 
 def _install(monkeypatch, tmp_path: Path, *, kernels: bool) -> Fakes:
     f = Fakes()
+    monkeypatch.setenv("REVIEW_PDF", "0")  # no browser behind the doubles
     if not kernels:
         # a stable code hash: src/review may be edited while the tests run (a real kernel
         # must see the real hash, to hit the cache the runner filled)

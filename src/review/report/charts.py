@@ -40,8 +40,14 @@ from review.report.numbers import format_value, is_missing
 
 ValueFormat = str | Callable[[float], str]
 
-FOOTNOTE_SIZE = 7.5  # points
+FOOTNOTE_SIZE = theme.MIN_TEXT_PT  # points
 _FOOTNOTE_GID = "footnote"
+_LEGEND_GID = "legend-below"
+
+
+def _text_pt(text: str, size: float) -> float:
+    """Rough width of ``text`` in points: CJK characters one em, others about half."""
+    return sum(size if ord(c) > 0x2E80 else 0.58 * size for c in text)
 
 
 # -- axis and label formatting ----------------------------------------------------------------
@@ -171,6 +177,22 @@ def _wrap(text: str, width: int) -> list[str]:
     return lines
 
 
+#: Display width (CJK characters count as two) of a category label on a side axis, per line.
+_TICK_WIDTH = 22
+
+
+def _ticks(labels: Sequence[object]) -> list[str]:
+    """Category labels for a side axis: wrapped to two lines, then cut with "…", so that a
+    long name never squeezes the plot (the full names are in the report's tables)."""
+    out = []
+    for label in labels:
+        lines = _wrap(_text(label), _TICK_WIDTH)
+        if len(lines) > 2:
+            lines = [lines[0], lines[1][: max(1, len(lines[1]) - 1)] + "…"]
+        out.append("\n".join(lines))
+    return out
+
+
 def _tokens(text: str) -> list[str]:
     """Words with their leading space; CJK characters one by one."""
     out: list[str] = []
@@ -197,10 +219,18 @@ def _finish(fig: Figure, ax: Axes, *, title: str, xlabel: str, ylabel: str, foot
     width_in, height_in = fig.get_size_inches()
     chars = int(width_in * 72 / (FOOTNOTE_SIZE * 0.55))
     lines = _wrap(footnote, chars) if footnote else []
+    band_pt = 0.0
     if lines:
         band_pt = len(lines) * FOOTNOTE_SIZE * 1.35 + 6
         fig.text(0.01, 0.012, "\n".join(lines), ha="left", va="bottom", fontsize=FOOTNOTE_SIZE,
                  color="#666666", gid=_FOOTNOTE_GID, linespacing=1.3)
+    for legend in fig.legends:
+        if legend.get_gid() == _LEGEND_GID:
+            rows = math.ceil(len(legend.legend_handles) / legend._ncols)
+            legend.set_bbox_to_anchor((0.5, (band_pt + 2) / 72 / height_in),
+                                      transform=fig.transFigure)
+            band_pt += rows * theme.MIN_TEXT_PT * 1.75 + 8
+    if band_pt:
         fig.get_layout_engine().set(rect=(0, band_pt / 72 / height_in, 1,
                                           1 - band_pt / 72 / height_in))
     _freeze_layout(fig)
@@ -228,10 +258,23 @@ def footnote_text(fig: Figure) -> str | None:
     return None
 
 
-def _legend(ax: Axes, handles: list | None = None, **kw) -> None:
+def _legend(ax: Axes, handles: list | None = None, *, outside: bool = False, **kw) -> None:
+    """The axes' legend; ``outside``: one row under the axes, where it covers no line."""
     if handles is None:
         handles, _ = ax.get_legend_handles_labels()
-    if handles:
+    if not handles:
+        return
+    if outside:  # placed by _finish, in a band of its own above the footnote
+        fig = ax.figure
+        width_pt = fig.get_size_inches()[0] * 72 - 12
+        widths = [_text_pt(h.get_label(), theme.MIN_TEXT_PT) + 3.5 * theme.MIN_TEXT_PT
+                  for h in handles]
+        ncol = next((n for n in range(len(widths), 0, -1)
+                     if max(sum(widths[i:i + n]) for i in range(0, len(widths), n))
+                     <= width_pt), 1)
+        legend = fig.legend(handles=handles, loc="lower center", ncol=ncol, **kw)
+        legend.set_gid(_LEGEND_GID)
+    else:
         ax.legend(handles=handles, loc=kw.pop("loc", "best"), **kw)
 
 
@@ -303,10 +346,10 @@ def bars(df: pd.DataFrame, x: str, y: str, *, hue: str | None = None,
         cont = (ax.barh(offset, draw, height=width * 0.92, **kw) if horizontal
                 else ax.bar(offset, draw, width=width * 0.92, **kw))
         if labels:
-            ax.bar_label(cont, labels=[fmt(v) for v in vals], padding=2, fontsize=8,
+            ax.bar_label(cont, labels=[fmt(v) for v in vals], padding=2, fontsize=theme.MIN_TEXT_PT,
                          color=theme.INK)
     if horizontal:
-        ax.set_yticks(pos, cats)
+        ax.set_yticks(pos, _ticks(cats))
         ax.invert_yaxis()
         ax.grid(axis="y", visible=False)
         ax.grid(axis="x", visible=True)
@@ -351,8 +394,8 @@ def funnel(df: pd.DataFrame, step: str, users: str, *, title: str, xlabel: str, 
             rate = format_value(v / prev[i], "ratio", lang)
             text += " · " + t("chart.step_conversion", lang, rate=rate)
         ax.text(np.nan_to_num(max(v, prev[i]) if i else v) + top * 0.01, pos[i], text,
-                va="center", ha="left", fontsize=9, color=theme.INK, zorder=3)
-    ax.set_yticks(pos, steps)
+                va="center", ha="left", fontsize=theme.MIN_TEXT_PT, color=theme.INK, zorder=3)
+    ax.set_yticks(pos, _ticks(steps))
     ax.invert_yaxis()
     ax.set_xlim(0, top * 1.45)
     ax.grid(axis="y", visible=False)
@@ -384,8 +427,8 @@ def cohort_heatmap(df: pd.DataFrame, cohort: str, age: str, rate: str, *, title:
     vmax = float(data.max()) if data.count() else 1.0
     vmax = vmax if vmax > 0 else 1.0
     im = ax.imshow(data, cmap=cmap, vmin=0.0, vmax=vmax, aspect="auto", interpolation="nearest")
-    if annotate and n_rows * n_cols <= 400:
-        size = 8 if n_cols <= 12 else 6.5
+    if annotate and n_rows * n_cols <= 400 and n_cols <= 12:  # else too small to read
+        size = theme.MIN_TEXT_PT
         for (r, c), v in np.ndenumerate(data.filled(np.nan)):
             if not math.isnan(v):
                 ax.text(c, r, f"{v * 100:.0f}%", ha="center", va="center", fontsize=size,
@@ -426,8 +469,8 @@ def plan_vs_actual(df: pd.DataFrame, category: str, plan: str, actual: str, *, t
         if not (is_missing(a[i]) or is_missing(p[i]) or p[i] == 0):
             text += " · " + t("chart.of_plan", lang, rate=format_value(a[i] / p[i], "ratio", lang))
         ax.text(np.nanmax([p[i], a[i], 0]) + top * 0.01, pos[i], text, va="center", ha="left",
-                fontsize=8.5, color=theme.INK)
-    ax.set_yticks(pos, cats)
+                fontsize=theme.MIN_TEXT_PT, color=theme.INK)
+    ax.set_yticks(pos, _ticks(cats))
     ax.invert_yaxis()
     ax.set_xlim(0, top * 1.4)
     ax.grid(axis="y", visible=False)
@@ -492,8 +535,9 @@ def forest(df: pd.DataFrame, label: str, estimate: str, lo: str, hi: str, *, tit
                 markerfacecolor=colour if sig[i] else "white", markeredgewidth=1.5)
         if not is_missing(est[i]):
             ax.annotate(fmt(est[i]), (est[i], pos[i]), xytext=(0, 7), textcoords="offset points",
-                        ha="center", va="bottom", fontsize=8, color=theme.INK)
-    ax.set_yticks(pos, labels)
+                        ha="center", va="bottom", fontsize=theme.MIN_TEXT_PT,
+                        color=theme.INK)
+    ax.set_yticks(pos, _ticks(labels))
     ax.set_ylim(len(labels) - 0.4, -0.7)
     ax.grid(axis="y", visible=False)
     ax.grid(axis="x", visible=True)
@@ -538,7 +582,7 @@ def control_chart(df: pd.DataFrame, x: str, rate: str, centre: str, ucl: str, fl
     if _is_dates(g[x]):
         _set_date_axis(ax, lang)
     _set_value_axis(ax, y_unit, lang, "CNY")
-    _legend(ax, loc="upper left")
+    _legend(ax, outside=True)  # never over the limit lines
     return _finish(fig, ax, title=title, xlabel=xlabel, ylabel=ylabel, footnote=footnote)
 
 
@@ -565,10 +609,12 @@ def penetration(df: pd.DataFrame, region: str, rate: str, tier: str,
     pos = np.arange(len(frame), dtype=float)
     colours = [_colour(int(o)) for o in frame["order"]]
     ax.barh(pos, np.nan_to_num(frame["rate"].to_numpy()), height=0.7, color=colours)
-    for i, v in enumerate(frame["rate"]):
-        ax.text(np.nan_to_num(v) + 0.005, pos[i], format_value(v, "ratio", lang), va="center",
-                ha="left", fontsize=8, color=theme.INK, zorder=4,
-                bbox={"facecolor": "white", "edgecolor": "none", "pad": 0.6, "alpha": 0.85})
+    for i, (v, code) in enumerate(zip(frame["rate"], frame["tier"], strict=True)):
+        # right of the bar and of its tier's target line: the line never crosses a label
+        goal = target_by_tier.get(code)
+        start = max(np.nan_to_num(v), 0.0 if goal is None or is_missing(goal) else float(goal))
+        ax.text(start + 0.01, pos[i], format_value(v, "ratio", lang), va="center",
+                ha="left", fontsize=theme.MIN_TEXT_PT, color=theme.INK, zorder=4)
     handles = []
     for i, code in enumerate(tiers):
         rows = pos[(frame["tier"] == code).to_numpy()]
@@ -584,12 +630,14 @@ def penetration(df: pd.DataFrame, region: str, rate: str, tier: str,
     if any(target_by_tier.values()):
         handles.append(Line2D([], [], linestyle="--", linewidth=1.4, color=theme.REFERENCE,
                               label=t("chart.target", lang)))
-    ax.set_yticks(pos, frame["region"].tolist())
+    ax.set_yticks(pos, _ticks(frame["region"].tolist()))
     ax.invert_yaxis()
-    ax.set_xlim(0, max(1.0, np.nanmax(frame["rate"].to_numpy(), initial=0) * 1.15))
+    goals = [float(g) for g in target_by_tier.values() if g is not None and not is_missing(g)]
+    ax.set_xlim(0, max(1.0, max([np.nanmax(frame["rate"].to_numpy(), initial=0), *goals])
+                       * 1.2))
     ax.grid(axis="y", visible=False)
     ax.grid(axis="x", visible=True)
     _set_value_axis(ax, "ratio", lang, "CNY", axis="x")
-    _legend(ax, handles, loc="lower right")
+    _legend(ax, handles, outside=True)
     return _finish(fig, ax, title=title, xlabel=xlabel, ylabel=ylabel, footnote=footnote,
                    horizontal=True)

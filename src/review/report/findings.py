@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pandas as pd
 
@@ -64,6 +64,16 @@ def findings(pm: PeriodMetrics, lang: str | None = None) -> list[Finding]:
     return sorted(out, key=lambda f: (-f.severity, -f.magnitude, f.rule, f.subject))
 
 
+def actionable(pm: PeriodMetrics, lang: str | None = None) -> list[Finding]:
+    """The findings a manager acts on: :func:`findings` consolidated by
+    :func:`review.report.consolidate.consolidate` (one per subject, no opposite actions, no
+    filler, never spending a reserve category), in rank order."""
+    from review.report.consolidate import consolidate
+
+    lang = lang or pm.lang
+    return consolidate(findings(pm, lang), lang=lang)
+
+
 def _make(rule: str, severity: int, subject: str, lang: str, magnitude: float = 0.0,
           **fmt: object) -> Finding:
     action_key = f"finding.{rule}.action.{subject}"
@@ -99,11 +109,15 @@ def kpi_status(pm: PeriodMetrics, lang: str) -> Iterator[Finding]:
             continue
         rule = "red_kpi" if k.rag == "red" else "amber_kpi"
         gap = 1 - (k.attainment if k.attainment is not None else 0.0)
-        yield _make(rule, 3 if k.rag == "red" else 2, key, lang, magnitude=gap,
-                    kpi=t(f"kpi.{key}", lang), value=_fmt(k.value, k.unit, pm, lang),
-                    target=_fmt(k.target, k.unit, pm, lang),
-                    attainment=_fmt(k.attainment, "ratio", pm, lang),
-                    comparison=_fmt(k.compare_value, k.unit, pm, lang))
+        fields = dict(kpi=t(f"kpi.{key}", lang), value=_fmt(k.value, k.unit, pm, lang),
+                      target=_fmt(k.target, k.unit, pm, lang),
+                      attainment=_fmt(k.attainment, "ratio", pm, lang),
+                      comparison=_fmt(k.compare_value, k.unit, pm, lang))
+        found = _make(rule, 3 if k.rag == "red" else 2, key, lang, magnitude=gap, **fields)
+        if rule == "red_kpi":  # the size of the gap, then what to do about it
+            found = replace(found, action=t("finding.red_kpi.goal", lang, **fields)
+                            + found.action)
+        yield found
 
 
 def funnel_drop(pm: PeriodMetrics, lang: str) -> Iterator[Finding]:
@@ -138,7 +152,9 @@ def cac_outlier(pm: PeriodMetrics, lang: str) -> Iterator[Finding]:
                     cac=_fmt(row.cac, "currency", pm, lang),
                     multiple="—" if pd.isna(row.vs_median) else f"{row.vs_median:.1f}",
                     new_users=_fmt(row.new_users, "count", pm, lang),
-                    spend=_fmt(row.spend, "currency", pm, lang))
+                    spend=_fmt(row.spend, "currency", pm, lang),
+                    # the same spend at the median channel's CAC buys vs_median × the users
+                    at_median=_fmt(row.new_users * row.vs_median, "count", pm, lang))
 
 
 def experiments(pm: PeriodMetrics, lang: str) -> Iterator[Finding]:
@@ -153,7 +169,8 @@ def experiments(pm: PeriodMetrics, lang: str) -> Iterator[Finding]:
                       lo=f"{row.abs_lo * 100:+.1f}", hi=f"{row.abs_hi * 100:+.1f}",
                       rate=_fmt(row.rate, "ratio", pm, lang),
                       control_rate=_fmt(row.control_rate, "ratio", pm, lang),
-                      p=_p_text(row.p_holm, pm, lang))
+                      p=_p_text(row.p_holm, pm, lang),
+                      per_1k=_fmt(abs(row.abs_lift) * 1000, "count", pm, lang))
         if bool(row.significant) and row.direction in ("better", "worse"):
             worse = row.direction == "worse"
             yield _make(f"experiment_{row.direction}", 3 if worse else 1, subject, lang,

@@ -246,6 +246,18 @@ def code_label(dimension: str, code: object, lang: str) -> str:
     return str(code)
 
 
+def data_label(name: object, lang: str,
+               labels: Mapping[str, Mapping[str, str]] | None = None) -> str:
+    """Display name of a data-borne name (a region, campaign, milestone, benchmark source) in
+    ``lang``: the params' ``labels[lang][name]``, else the name as it is (``"—"`` if missing).
+    """
+    check_lang(lang)
+    if name is None or (isinstance(name, float) and name != name):
+        return "—"
+    text = str(name)
+    return str((labels or {}).get(lang, {}).get(text, text))
+
+
 def join_list(items: Iterable[object], lang: str) -> str:
     """Items as one phrase: ``"a、b"`` in Chinese, ``"a, b"`` in English."""
     check_lang(lang)

@@ -9,7 +9,7 @@ What a reader gets
 * One page: ``<html lang="zh-CN|en">``, charset and viewport, the report CSS inline
   (``assets/report.css``: responsive, print CSS with a page break per section), images as
   data URIs, a table of contents built from the sections' ``h1``–``h3`` headings with unique
-  ids. Nothing external is referenced: the ``basic`` nbconvert template (no require.js, no
+  ids, collapsed, after the first section (the summary opens the page). Nothing external is referenced: the ``basic`` nbconvert template (no require.js, no
   MathJax), no web fonts, external ``src`` of analysts' content removed, and a
   Content-Security-Policy that forbids any network load.
 * Deterministic: the same notebooks give byte-identical HTML (no timestamps, no random ids;
@@ -21,7 +21,7 @@ from __future__ import annotations
 import copy
 import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from pathlib import Path
 
@@ -30,6 +30,7 @@ from bs4 import BeautifulSoup
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 
+from review.report import commentary as notes
 from review.report.i18n import check_lang, t
 from review.report.show import slugify
 
@@ -208,8 +209,29 @@ def _toc_html(entries: list[tuple[int, str, str]]) -> str:
     return "".join(out)
 
 
+def _add_commentary(soup: BeautifulSoup, commentary: Mapping[str, str], lang: str) -> None:
+    """Each section's commentary in its slot, else at the end of its (host) section."""
+    for sid in notes.SECTIONS:
+        text = commentary.get(sid, "").strip()
+        if not text:
+            continue
+        aside = BeautifulSoup(
+            f'<aside class="commentary" data-section="{sid}">'
+            f'<p class="commentary-title">{Markup.escape(t("report.commentary", lang))}</p>'
+            f"{notes.to_html(text)}</aside>", "html.parser")
+        slot = soup.find(attrs={"data-commentary-slot": sid})
+        host = soup.find("section", id=f"sec-{notes.HOST_SECTION.get(sid, sid)}")
+        if slot is not None:
+            slot.replace_with(aside)
+        elif host is not None:
+            host.append(aside)
+        else:
+            log.warning("report: commentary for %r has no section to go to", sid)
+
+
 def assemble_report(sections: Sequence[tuple[str, nbformat.NotebookNode]], *, title: str,
-                    lang: str, subtitle: str | None = None) -> str:
+                    lang: str, subtitle: str | None = None,
+                    commentary: Mapping[str, str] | None = None) -> str:
     """One self-contained HTML page of several executed notebooks, in the given order.
 
     Parameters
@@ -223,11 +245,15 @@ def assemble_report(sections: Sequence[tuple[str, nbformat.NotebookNode]], *, ti
         ``"zh"`` or ``"en"``: the ``lang`` attribute and the TOC caption.
     subtitle
         Optional line under the title (e.g. the period).
+    commentary
+        The analyst's commentary, ``{section id: Markdown}`` (:mod:`review.report.commentary`),
+        rendered sanitised at the end of each section (``plan`` at the end of evaluation).
 
     Returns
     -------
     str
-        The page, with ONE table of contents over all sections. Same input, same bytes.
+        The page, with ONE table of contents over all sections (a collapsible ``<nav>`` after
+        the first section, never before it). Same input, same bytes.
     """
     check_lang(lang)
     used: set[str] = set()
@@ -237,12 +263,22 @@ def assemble_report(sections: Sequence[tuple[str, nbformat.NotebookNode]], *, ti
         body = _notebook_body(nb, f"s{i}")
         parts.append(f'<section class="report-section" id="sec-{slug}">\n{body}\n</section>')
     soup = BeautifulSoup("\n".join(parts), "html.parser")
+    _add_commentary(soup, commentary or {}, lang)
     _block_external(soup)
     toc = _toc_html(_headings(soup))
+    if toc:  # collapsible, after the first section: the summary opens the page
+        label = Markup.escape(t("report.toc", lang))
+        nav = BeautifulSoup(f'<nav class="toc" aria-label="{label}"><details>'
+                            f'<summary class="toc-title">{label}</summary>{toc}</details></nav>',
+                            "html.parser")
+        first = soup.find("section", class_="report-section")
+        if first is not None:
+            first.insert_after(nav)
+        else:
+            soup.insert(0, nav)
     page = _page_template().render(
         html_lang=HTML_LANG[lang], title=title, subtitle=subtitle, csp=CSP,
-        css=Markup(CSS_PATH.read_text(encoding="utf-8")), toc=Markup(toc),
-        toc_label=t("report.toc", lang), body=Markup(str(soup)),
+        css=Markup(CSS_PATH.read_text(encoding="utf-8")), body=Markup(str(soup)),
     )
     return page
 

@@ -113,3 +113,8 @@ def note(key: str, lang: str, **fmt: object) -> None:
 def unavailable(tables: Sequence[str], lang: str) -> None:
     """Display the "not available: needs table X" note."""
     display(HTML(unavailable_html(tables, lang)))
+
+
+def block(b: object) -> None:
+    """Display a report block (:class:`review.report.blocks._base.Block`) as one HTML output."""
+    display(HTML(b.to_html()))  # type: ignore[attr-defined]

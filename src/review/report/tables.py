@@ -8,7 +8,7 @@ catalog; every value put into HTML is escaped. The number formats are in
 from __future__ import annotations
 
 import html
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -17,7 +17,7 @@ import pandas as pd
 from review.errors import ReviewError
 from review.kpis import KPI_CATALOG
 from review.metrics.result import KpiValue
-from review.report.i18n import code_label, t
+from review.report.i18n import code_label, data_label, t
 from review.report.numbers import (  # noqa: F401  (re-exported: the tables' formats)
     CURRENCY_SYMBOLS,
     DASH,
@@ -108,20 +108,21 @@ def kpi_table(kpis: Sequence[KpiValue], lang: str, *, currency: str = "CNY") -> 
     """The KPIs as an HTML table, one row each, in the given order.
 
     Columns: KPI (its definition as ``title`` and in a "Definitions" list under the table),
-    value, target with direction, attainment (value ÷ target, inverted when lower is better),
-    status badge, comparison-period value and change (:func:`format_change`).
+    status badge, value, target with direction, attainment (value ÷ target, inverted when
+    lower is better), comparison-period value and change (:func:`format_change`).
     """
-    heads = ["kpi", "value", "target", "attainment", "status", "comparison", "change"]
+    # status next to the name: on a phone the columns right of it scroll, it stays in view
+    heads = ["kpi", "status", "value", "target", "attainment", "comparison", "change"]
     head = "".join(f'<th scope="col">{_e(t(f"col.{h}", lang))}</th>' for h in heads)
     rows, defs = [], []
     for k in kpis:
         label, definition = _label(k, lang), _definition(k, lang)
         cells = [
             f'<th scope="row" title="{_e(definition)}">{_e(label)}</th>',
+            f'<td class="status">{rag_badge(k.rag, lang, has_target=k.target is not None)}</td>',
             f'<td class="num">{_value_cell(k, lang, currency)}</td>',
             f'<td class="num">{_e(format_target(k.target, k.unit, k.direction, lang, currency=currency))}</td>',
             f'<td class="num">{_e(format_value(k.attainment, "ratio", lang))}</td>',
-            f"<td>{rag_badge(k.rag, lang, has_target=k.target is not None)}</td>",
             f'<td class="num">{_e(format_value(k.compare_value, k.unit, lang, currency=currency))}</td>',
             f'<td class="num">{_e(format_change(k.change_abs, k.change_rel, k.unit, lang, currency=currency))}</td>',
         ]
@@ -184,9 +185,18 @@ class Col:
 _NUM = ' class="num"'
 
 
-def _cell(value: object, col: Col, lang: str, currency: str) -> str:
+def _label_text(value: object, dimension: str, lang: str,
+                labels: Mapping[str, Mapping[str, str]] | None) -> str:
+    """A code's label from the catalog, else a data-borne name's label from the params."""
+    v = None if is_missing(value) else value
+    text = code_label(dimension, v, lang)
+    return data_label(v, lang, labels) if v is not None and text == str(v) else text
+
+
+def _cell(value: object, col: Col, lang: str, currency: str,
+          labels: Mapping[str, Mapping[str, str]] | None = None) -> str:
     if col.unit == "text":
-        return code_label(col.codes or col.name, None if is_missing(value) else value, lang)
+        return _label_text(value, col.codes or col.name, lang, labels)
     if col.unit == "date":
         if is_missing(value):
             return DASH
@@ -205,11 +215,13 @@ def _require_columns(df: pd.DataFrame, names: Sequence[str], where: str) -> None
 
 
 def data_table(df: pd.DataFrame, columns: Sequence[Col], lang: str, *, currency: str = "CNY",
-               min_cell: int = 10, caption: str | None = None) -> str:
+               min_cell: int = 10, caption: str | None = None,
+               labels: Mapping[str, Mapping[str, str]] | None = None) -> str:
     """A breakdown frame as an HTML table with formatted, translated cells.
 
     Columns appear in the order of ``columns``. Text columns show code labels from the i18n
-    catalog when they exist (``code.<dimension>.<code>``), numeric columns follow
+    catalog when they exist (``code.<dimension>.<code>``), else the params' ``labels`` of a
+    data-borne name (:func:`review.report.i18n.data_label`); numeric columns follow
     :func:`format_value`. Rows flagged in a boolean ``suppressed`` column (see
     :func:`review.metrics.common.suppress_small_cells`) are marked with † and explained by the
     small-cell note (fewer than ``min_cell`` users); their masked values show as "—".
@@ -231,7 +243,7 @@ def data_table(df: pd.DataFrame, columns: Sequence[Col], lang: str, *, currency:
     for i, small in enumerate(suppressed):
         cells = []
         for j, col in enumerate(columns):
-            text = _e(_cell(values[j][i], col, lang, currency))
+            text = _e(_cell(values[j][i], col, lang, currency, labels))
             if j == 0 and small:
                 text += '<sup class="mark">†</sup>'
             cells.append(f"<td{_NUM if numeric[j] else ''}>{text}</td>")
@@ -245,14 +257,15 @@ def data_table(df: pd.DataFrame, columns: Sequence[Col], lang: str, *, currency:
 
 
 def translate_codes(df: pd.DataFrame, column: str, lang: str, *,
-                    codes: str | None = None) -> pd.DataFrame:
+                    codes: str | None = None,
+                    labels: Mapping[str, Mapping[str, str]] | None = None) -> pd.DataFrame:
     """A copy of ``df`` whose ``column`` holds code labels (for chart categories and legends).
 
-    ``codes`` is the code dimension (default: the column's name); codes without a label are
-    kept as they are. The input frame is not changed.
+    ``codes`` is the code dimension (default: the column's name); codes without a label take
+    the params' ``labels`` of that name, else are kept as they are. The input frame is not
+    changed.
     """
     _require_columns(df, [column], "translate_codes")
     out = df.copy()
-    out[column] = [code_label(codes or column, None if is_missing(v) else v, lang)
-                   for v in df[column].tolist()]
+    out[column] = [_label_text(v, codes or column, lang, labels) for v in df[column].tolist()]
     return out

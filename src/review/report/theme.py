@@ -54,9 +54,14 @@ CJK_FONTS: tuple[str, ...] = (
 )
 FALLBACK_FONT = "DejaVu Sans"  # ships with matplotlib
 
-#: Figure size (inches) and the resolution of embedded PNGs (dots per inch). 6.4 in is laid
-#: out 614 CSS px wide: readable on a desktop and, scaled to a phone's width, still legible.
-FIGSIZE: tuple[float, float] = (6.4, 3.8)
+#: Figure size (inches) and the resolution of embedded PNGs (dots per inch). 5.0 in is laid
+#: out 480 CSS px wide and shown at the column's width (at most 600 px, report.css): on a
+#: 390 px phone the column is 366 px, so a 10 pt text is 10 × 366 / (5.0 × 72) ≈ 10.2 px.
+FIGSIZE: tuple[float, float] = (5.0, 3.3)
+#: The smallest text of any chart (points): ≥ 10 px on a 390 px phone (tests/report/test_charts).
+MIN_TEXT_PT = 10.0
+#: The narrowest column a chart is shown in (CSS px): a 390 px phone less the page padding.
+PHONE_COLUMN_PX = 366
 DPI = 144
 
 
@@ -103,7 +108,7 @@ def theme_rc() -> dict[str, object]:
         "savefig.facecolor": "white",
         "font.family": "sans-serif",
         "font.sans-serif": [cjk, FALLBACK_FONT] if cjk else [FALLBACK_FONT],
-        "font.size": 10,
+        "font.size": 10.5,
         "axes.unicode_minus": False,  # ASCII hyphen: CJK fonts may lack U+2212
         "axes.prop_cycle": cycler(color=list(PALETTE)),
         "axes.facecolor": "white",
@@ -118,16 +123,16 @@ def theme_rc() -> dict[str, object]:
         "axes.titleweight": "bold",
         "axes.titlelocation": "left",
         "axes.titlepad": 10,
-        "axes.labelsize": 9.5,
+        "axes.labelsize": 10.5,
         "axes.labelcolor": INK,
         "grid.color": "#E3E3E3",
         "grid.linewidth": 0.8,
         "xtick.color": "#555555",
         "ytick.color": "#555555",
-        "xtick.labelsize": 8.5,
-        "ytick.labelsize": 8.5,
+        "xtick.labelsize": MIN_TEXT_PT,
+        "ytick.labelsize": MIN_TEXT_PT,
         "legend.frameon": False,
-        "legend.fontsize": 8.5,
+        "legend.fontsize": MIN_TEXT_PT,
         "lines.linewidth": 2.0,
         "image.cmap": "Blues",
         "svg.hashsalt": "campaign-review",

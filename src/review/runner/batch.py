@@ -13,9 +13,12 @@
    the cache (:func:`review.cache.period_metrics`), ``metrics.json`` written.
 4. **Notebooks** (in workers, all periods' notebooks in one pool): papermill in-process, then
    the HTML export of the section (:mod:`review.runner.execute`).
-5. **Finalize** (in a worker): ``report.html`` assembled from the sections (summary first),
-   ``manifest.json`` written, resolved secrets scrubbed, the build swapped in, and
-   ``.state/<period>.json`` recorded at once.
+5. **Finalize** (in a worker): ``report.html`` assembled from the sections (summary first)
+   with the analyst's commentary (:mod:`review.report.commentary`), ``tables.xlsx``
+   (:mod:`review.report.workbook`), ``report.pdf`` when a Chromium is present
+   (:mod:`review.runner.pdf`), ``manifest.json`` written, resolved secrets scrubbed, the
+   build swapped in, and ``.state/<period>.json`` recorded at once. A changed commentary
+   alone re-runs only this step.
 
 Scheduling: tasks wait in a priority queue (earlier period first; within a period finalize,
 then notebooks, then prepare) and at most ``jobs`` are in the pool, so each period is final as
@@ -226,7 +229,8 @@ def decide(params_file: Path, params: Params, inputs: Inputs, sections: Sequence
     reuse = tuple(s for s in sections if s not in to_run and built(s))
     report = tuple(s for s in sections if s in to_run or s in reuse)
     same_layout = [s.stem for s in report] == list(prev_sections)
-    if not to_run and complete and same_layout:
+    same_notes = (previous or {}).get("inputs", {}).get("commentary", "") == inputs.commentary
+    if not to_run and complete and same_layout and same_notes:
         return Plan(params_file, params, "skip", "unchanged", inputs, (), reuse, report)
     reason = "forced" if force else _why(inputs, previous, sections, complete, built)
     return Plan(params_file, params, "build", reason, inputs, to_run, reuse, report)
@@ -255,6 +259,8 @@ def _why(inputs: Inputs, previous: dict[str, Any] | None, sections: Sequence[Sec
     removed = sorted(set(old_nbs) - {s.stem for s in sections})
     if removed:
         reasons.append("notebook removed: " + ", ".join(removed))
+    if before.get("commentary", "") != inputs.commentary:
+        reasons.append("commentary changed")
     if not reasons and (not complete or not all(built(s) for s in sections)):
         reasons.append("previous output incomplete")
     return ", ".join(reasons) or "sections selected"
@@ -297,9 +303,12 @@ class Finalized:
     failure: str | None = None
 
 
-def inputs_for(params: Params, data_fp: str, ctx: Context) -> Inputs:
+def inputs_for(params: Params, data_fp: str, ctx: Context, params_file: Path) -> Inputs:
     """The :class:`Inputs` of a period once its data fingerprint is known."""
-    return Inputs(params_hash(params), data_fp, ctx.code, dict(ctx.notebooks))
+    from review.report.commentary import commentary_hash
+
+    return Inputs(params_hash(params), data_fp, ctx.code, dict(ctx.notebooks),
+                  commentary_hash(params_file, params.period, params.lang))
 
 
 def prepare_period(plan: Plan, ctx: Context) -> Prepared:
@@ -317,7 +326,8 @@ def prepare_period(plan: Plan, ctx: Context) -> Prepared:
             data_fp = fingerprint.source_fingerprint(
                 params.source, memo_dir=ctx.cache_dir / "fingerprints")
             folder = outputs.period_dir(ctx.out_dir, params.period)
-            plan = decide(plan.params_file, params, inputs_for(params, data_fp, ctx),
+            plan = decide(plan.params_file, params,
+                          inputs_for(params, data_fp, ctx, plan.params_file),
                           ctx.sections, ctx.selected, read_manifest(folder), folder,
                           force=ctx.force)
             if plan.decision == "skip":
@@ -352,13 +362,21 @@ def finalize_period(prepared: Prepared, results: dict[str, NotebookResult],
     try:
         import nbformat
 
-        from review.report import i18n, render
+        from review.report import commentary, i18n, render
 
         nbs = [(s.id, nbformat.read(build / f"{s.stem}.ipynb", as_version=4))
                for s in plan.report]
         title = f"{i18n.t('report.title', params.lang)} · {params.period}"
-        html = render.assemble_report(nbs, title=title, lang=params.lang)
+        notes = commentary.load(plan.params_file, params.period, params.lang)
+        html = render.assemble_report(nbs, title=title, lang=params.lang,
+                                      **({"commentary": notes} if notes else {}))
         (build / REPORT).write_text(html, encoding="utf-8")
+        from review.report.workbook import TABLES_XLSX, write_workbook
+        from review.runner import pdf
+
+        write_workbook(html, build / TABLES_XLSX)
+        pdf_note = (pdf.write_pdf(build / REPORT, build / pdf.PDF) if pdf.enabled()
+                    else f"report.pdf not written: {pdf.PDF_ENV}=0")
         final = outputs.period_dir(ctx.out_dir, params.period)
         previous = {s["stem"]: s for s in (read_manifest(final) or {}).get("sections", [])}
         sections = []
@@ -374,6 +392,7 @@ def finalize_period(prepared: Prepared, results: dict[str, NotebookResult],
             params=params, params_file=plan.params_file, inputs=plan.inputs,
             tables=prepared.tables, sections=sections, environment=environment,
             started=prepared.started, finished=now(), duration_s=time.time() - prepared.t0)
+        manifest["pdf"] = pdf_note or pdf.PDF
         write_json(build / "manifest.json", manifest)
         outputs.scrub_folder(build, params.source)
         outputs.swap_in(build, final)
@@ -547,7 +566,8 @@ def _plan(params_file: Path, params: Params, ctx: Context) -> Plan:
     except ReviewError as exc:
         return Plan(params_file, params, "fail", outputs.redact_text(str(exc), params.source))
     folder = outputs.period_dir(ctx.out_dir, params.period)
-    return decide(params_file, params, inputs_for(params, data_fp, ctx), ctx.sections,
+    return decide(params_file, params, inputs_for(params, data_fp, ctx, params_file),
+                  ctx.sections,
                   ctx.selected, read_manifest(folder), folder, force=ctx.force)
 
 

@@ -47,6 +47,7 @@ class Inputs:
     data: str
     code: str
     notebooks: dict[str, str]  # notebook stem → notebook_hash
+    commentary: str = ""  # review.report.commentary.commentary_hash: report.html only
 
     def section_key(self, stem: str) -> str:
         """The inputs key of one section: params, data, code and its own notebook."""
@@ -55,7 +56,8 @@ class Inputs:
 
     def to_json(self) -> dict[str, Any]:
         return {"params_hash": self.params_hash, "data": self.data, "code": self.code,
-                "notebooks": dict(sorted(self.notebooks.items()))}
+                "notebooks": dict(sorted(self.notebooks.items())),
+                "commentary": self.commentary}
 
 
 def params_hash(params: Params) -> str:

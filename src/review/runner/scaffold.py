@@ -197,3 +197,19 @@ def scaffold_params(period: str, from_file: Path, *, dest: Path | None = None) -
         raise ParamsError(f"{dest}: already exists; edit it, or delete it to scaffold again"
                           ) from None
     return Scaffold(dest, factor, scaled)
+
+
+def new_commentary_file(period: str, folder: Path) -> Path | None:
+    """Write the empty ``<folder>/<period>.commentary.md``; ``None`` when one exists already.
+
+    One ``## <section>`` heading per section (:mod:`review.report.commentary`).
+    """
+    from review.report.commentary import template
+
+    dest = Path(folder) / f"{period}.commentary.md"
+    try:
+        with dest.open("x", encoding="utf-8") as fh:
+            fh.write(template(period))
+    except FileExistsError:
+        return None
+    return dest
