@@ -25,10 +25,6 @@ Rollup tables (one row per key; ``day`` is the calendar date of ``ts``, local ti
     the funnel's "first mobile transaction after the card was bound" to the second.
 
 Every rollup row depends only on the raw rows of its own day, so a day can be rebuilt alone.
-The stored ``user_day`` and ``txn_day`` files also keep a ``checksum`` column (the sum of the
-row checksums of the group's raw rows, :func:`review.data.fingerprint.row_checksum`): a first
-build sums it per day to get the day fingerprints, so it reads each raw row once. The views
-:func:`attach` creates leave it out.
 
 Where they are stored
 ---------------------
@@ -37,9 +33,8 @@ or a Parquet folder ``data/bank/`` the folder ``data/bank.duckdb.rollup/`` (or
 ``data/bank.rollup/``) holds one Parquet file per table and calendar month
 (``user_day/2026-09.parquet``) and ``manifest.json``: the rollup version, the source's stamp
 (file sizes and modification times) and a fingerprint of each raw day (row count and sum of
-row hashes, computed in the engine; a first build or ``--full`` takes them from the same pass
-that builds ``user_day`` and ``txn_day``, a refresh hashes the raw rows once to compare them).
-:func:`refresh` re-reads only the raw days that are new or whose fingerprint changed, rewrites the months they belong to (each file replaced
+row hashes, computed in the engine). :func:`refresh` re-reads only the raw days that are new
+or whose fingerprint changed, rewrites the months they belong to (each file replaced
 atomically, the manifest last) and drops days that disappeared. :func:`attach` exposes a
 store to a connection only when its stamp matches the source; otherwise the families use
 :func:`derived` expressions over the raw tables (correct, just slower). Engine-URL sources
@@ -65,7 +60,7 @@ if TYPE_CHECKING:
     import ibis
 
 #: Bumped whenever a rollup definition changes: a store of another version is rebuilt.
-VERSION = 2
+VERSION = 1
 #: The raw tables rollups are built from.
 RAW_TABLES: tuple[str, ...] = ("events", "transactions")
 #: Rollup tables and the raw tables each needs.
@@ -80,29 +75,16 @@ ROLLUPS: dict[str, tuple[str, ...]] = {
 NON_FEATURE_EVENTS: tuple[str, ...] = ("login", "bind_card", "crash")
 #: Login authentication methods that count as biometric.
 BIOMETRIC_METHODS: tuple[str, ...] = ("fingerprint", "face")
-#: Stored rollups that keep a ``checksum`` column (the row checksums of their raw rows, summed
-#: per group: the day fingerprints of a first build come from it), and the raw table of each.
-CHECKED: dict[str, str] = {"user_day": "events", "txn_day": "transactions"}
 #: Name of a stored rollup table's view in a connection.
 VIEW_PREFIX = "rollup_"
 
 
 # -- definitions (Ibis, any engine) -----------------------------------------------------------
-def _checksum(t: ibis.Table, on: bool) -> dict[str, ibis.Scalar]:
-    """``{"checksum": Σ row checksums}`` of a group when ``on`` (a build stages it to get the
-    day fingerprints from the same pass, :func:`day_fingerprints`), else nothing."""
-    from review.data.fingerprint import row_checksum
-
-    return {"checksum": row_checksum(t).sum()} if on else {}
-
-
-def user_day(events: ibis.Table, *, checksum: bool = False) -> ibis.Table:
-    """The ``user_day`` rollup of ``events`` (module docstring); ``checksum``: see
-    :func:`_checksum`."""
+def user_day(events: ibis.Table) -> ibis.Table:
+    """The ``user_day`` rollup of ``events`` (module docstring)."""
     e = events
     login = e.event == "login"
     return e.group_by(user_id=e.user_id, day=e.ts.date(), platform=e.platform).aggregate(
-        **_checksum(e, checksum),
         events=e.count(),
         logins=e.count(where=login),
         session_seconds=e.session_seconds.sum(),
@@ -121,13 +103,12 @@ def feature_day(events: ibis.Table) -> ibis.Table:
         events=e.count())
 
 
-def txn_day(transactions: ibis.Table, *, checksum: bool = False) -> ibis.Table:
-    """The ``txn_day`` rollup of ``transactions`` (module docstring); ``checksum``: see
-    :func:`_checksum`."""
+def txn_day(transactions: ibis.Table) -> ibis.Table:
+    """The ``txn_day`` rollup of ``transactions`` (module docstring)."""
     t = transactions
     return t.group_by(user_id=t.user_id, day=t.ts.date(), type=t.type, channel=t.channel,
-                      status=t.status).aggregate(**_checksum(t, checksum), txns=t.count(),
-                                                 amount=t.amount.sum(), first_ts=t.ts.min())
+                      status=t.status).aggregate(txns=t.count(), amount=t.amount.sum(),
+                                                 first_ts=t.ts.min())
 
 
 def bind_events(events: ibis.Table) -> ibis.Table:
@@ -144,17 +125,6 @@ def bind_txn(events: ibis.Table, transactions: ibis.Table) -> ibis.Table:
                             & (transactions.channel == "mobile"))
     t = t.select("user_id", day=t.ts.date(), ts=t.ts)
     return t.join(b, ["user_id", "day"]).select("user_id", "day", "ts")
-
-
-# -- building: rollups and day fingerprints in one pass ---------------------------------------
-def _fingerprints_of(groups: ibis.Table) -> dict[str, list[int]]:
-    """Day fingerprints (:func:`day_fingerprints`) from a staged ``user_day`` or ``txn_day``
-    with ``checksum`` (the sums of row checksums of its groups add up to the day's)."""
-    g = groups.filter(groups.day.notnull())
-    rows = g.events if "events" in g.columns else g.txns
-    df = g.group_by("day").aggregate(rows=rows.sum(), sum=g.checksum.sum()).to_pandas()
-    return {_iso(d): [int(r), int(s)] for d, r, s in zip(df["day"], df["rows"], df["sum"],
-                                                          strict=True)}
 
 
 def _define(name: str, raw: Mapping[str, ibis.Table]) -> ibis.Table:
@@ -272,9 +242,7 @@ def attach(con: Any, source_path: Path) -> bool:
     for name in ROLLUPS:
         if any((store / name).glob("*.parquet")):
             try:
-                cols = "* EXCLUDE (checksum)" if name in CHECKED else "*"
-                con.raw_sql(f'CREATE OR REPLACE TEMP VIEW "{VIEW_PREFIX}{name}" AS SELECT '
-                            f"{cols} FROM read_parquet('{_q(store / name)}/*.parquet')")
+                con.read_parquet(str(store / name / "*.parquet"), table_name=VIEW_PREFIX + name)
             except Exception as exc:  # a damaged file: derive from raw until `review rollup`
                 import logging
 
@@ -355,18 +323,12 @@ def refresh(source: str | Path, *, base_dir: Path | None = None, full: bool = Fa
         raw = {n: con.table(n) for n in RAW_TABLES if _has(con, n)}
         if not raw:
             raise DataSourceError(f"{path}: no events or transactions table to roll up")
+        say(f"fingerprinting raw days of {', '.join(raw)}")
+        fps = {n: day_fingerprints(t) for n, t in raw.items()}
         old = {} if (manifest is None or full) else manifest.get("fingerprints", {})
-        rebuild = set(old) != set(raw)  # first build, --full, a raw table appeared or vanished
-        staging = store / f".staging-{uuid.uuid4().hex[:8]}"
-        if rebuild:  # every day is read: the rollups and the day fingerprints from one pass
+        rebuild = set(old) != set(fps)  # also when a raw table appeared or vanished
+        if rebuild:
             old = {}
-            say(f"reading every raw day of {', '.join(raw)} once")
-            src = {n: t.filter(t.ts.notnull()) for n, t in raw.items()}
-            fps = {raw_name: _stage_checked(con, name, src, staging)
-                   for name, raw_name in CHECKED.items() if raw_name in src}
-        else:
-            say(f"fingerprinting raw days of {', '.join(raw)}")
-            fps = {n: day_fingerprints(t) for n, t in raw.items()}
         days_now = set().union(*(f.keys() for f in fps.values()))
         days_before = set().union(*(f.keys() for f in old.values())) if old else set()
         changed = sorted(d for d in days_now
@@ -382,10 +344,7 @@ def refresh(source: str | Path, *, base_dir: Path | None = None, full: bool = Fa
             for name in ROLLUPS:
                 shutil.rmtree(store / name, ignore_errors=True)
         if changed or removed or rebuild:
-            if not rebuild:
-                src = {n: _only_days(t, changed) for n, t in raw.items()}
-            result.months_written = _rewrite(con, src, staging, store, changed, removed,
-                                             months, say)
+            result.months_written = _rewrite(con, raw, store, changed, removed, months, say)
         atomic_write_json(store / "manifest.json", {
             "version": VERSION, "stamp": stamp, "fingerprints": fps,
             "built": datetime.now().isoformat(timespec="seconds")})
@@ -397,8 +356,6 @@ def refresh(source: str | Path, *, base_dir: Path | None = None, full: bool = Fa
                               "writable, or run `review rollup --full`") from None
     finally:
         con.disconnect()
-        if "staging" in locals():
-            shutil.rmtree(staging, ignore_errors=True)
     result.seconds = time.perf_counter() - t0
     return result
 
@@ -461,80 +418,53 @@ def _only_days(t: ibis.Table, days: Sequence[str]) -> ibis.Table:
     return t.filter(cond if cond is not None else ibis.literal(False))
 
 
-def _define_checked(name: str, src: Mapping[str, ibis.Table]) -> ibis.Table:
-    """Rollup ``name`` as stored: with the ``checksum`` column when it is in :data:`CHECKED`."""
-    if name == "user_day":
-        return user_day(src["events"], checksum=True)
-    if name == "txn_day":
-        return txn_day(src["transactions"], checksum=True)
-    return _define(name, src)
-
-
-def _copy(con: Any, expr: ibis.Table, out: Path) -> None:
-    """Write ``expr`` to the folder ``out`` partitioned by month (``month=YYYY-MM/``)."""
-    out.parent.mkdir(parents=True, exist_ok=True)
-    con.raw_sql(f"COPY (SELECT *, strftime(day, '%Y-%m') AS month FROM ({con.compile(expr)})) "
-                f"TO '{_q(out)}' (FORMAT parquet, PARTITION_BY (month))").fetchall()
-
-
-def _stage_checked(con: Any, name: str, src: Mapping[str, ibis.Table], staging: Path
-                   ) -> dict[str, list[int]]:
-    """Write rollup ``name`` (``user_day`` or ``txn_day``) of ``src`` into ``staging`` and
-    return the day fingerprints of its raw table (:func:`day_fingerprints`), summed from the
-    written ``checksum`` column: one pass over the raw rows gives both."""
-    out = staging / name
-    _copy(con, _define_checked(name, src), out)
-    if not any(out.glob("*/*.parquet")):  # no raw row with a timestamp
-        return {}
-    rows = "events" if name == "user_day" else "txns"
-    got = con.raw_sql(f"SELECT day, sum({rows}), sum(checksum) FROM read_parquet("
-                      f"'{_q(out)}/*/*.parquet', hive_partitioning = false) "
-                      "WHERE day IS NOT NULL GROUP BY day").fetchall()
-    return {_iso(d): [int(r), int(c)] for d, r, c in got}
-
-
-def _rewrite(con: Any, src: Mapping[str, ibis.Table], staging: Path, store: Path,
-             changed: list[str], removed: list[str], months: list[str],
-             say: Callable[[str], None]) -> list[str]:
-    """Roll up the ``changed`` days (``src``: the raw tables cut to them) into the folder
-    ``staging`` partitioned by month (tables a first build staged already are kept), then
-    rewrite each affected month file: its kept days plus the new ones."""
+def _rewrite(con: Any, raw: Mapping[str, ibis.Table], store: Path, changed: list[str],
+             removed: list[str], months: list[str], say: Callable[[str], None]) -> list[str]:
+    """Roll up the ``changed`` days once per table into a staging folder partitioned by month,
+    then rewrite each affected month file: its kept days plus the new ones."""
+    staging = store / f".staging-{uuid.uuid4().hex[:8]}"
     gone = set(changed) | set(removed)
-    for name in ROLLUPS:
-        if not all(n in src for n in ROLLUPS[name]):
-            continue
-        say(f"rolling up {name}")
-        expr = _define_checked(name, src)
-        out = staging / name
-        if not out.is_dir():
-            _copy(con, expr, out)
-        folder = store / name
-        folder.mkdir(parents=True, exist_ok=True)
-        cols = ", ".join(f'"{c}"' for c in expr.columns)
-        _schema_file(expr, folder / "_schema.parquet")
-        for m in months:
-            parts = []
-            old = folder / f"{m}.parquet"
-            new = out / f"month={m}"
-            written = sorted(new.glob("*.parquet")) if new.is_dir() else []
-            if not old.is_file() and len(written) == 1:  # a new month: move it in place
-                os.replace(written[0], old)
+    try:
+        for name in ROLLUPS:
+            if not all(n in raw for n in ROLLUPS[name]):
                 continue
-            if old.is_file():
-                drop = ", ".join(f"DATE '{d}'" for d in sorted(gone) if d[:7] == m)
-                keep = f" WHERE day NOT IN ({drop})" if drop else ""
-                parts.append(f"SELECT {cols} FROM read_parquet('{_q(old)}'){keep}")
-            if written:
-                parts.append(f"SELECT {cols} FROM read_parquet('{_q(new)}/*.parquet')")
-            if parts:
-                q = " UNION ALL ".join(parts)
-                n = con.raw_sql(f"SELECT count(*) FROM ({q})").fetchone()[0]
-                if n:
-                    with atomic_path(old) as tmp:
-                        con.raw_sql(f"COPY ({q}) TO '{_q(tmp)}' (FORMAT parquet)"
-                                    ).fetchall()
+            say(f"rolling up {name}")
+            src = {n: _only_days(t, changed) for n, t in raw.items()}
+            expr = _define(name, src)
+            folder = store / name
+            folder.mkdir(parents=True, exist_ok=True)
+            cols = ", ".join(f'"{c}"' for c in expr.columns)
+            sql = con.compile(expr)
+            out = staging / name
+            staging.mkdir(parents=True, exist_ok=True)
+            con.raw_sql(f"COPY (SELECT *, strftime(day, '%Y-%m') AS month FROM ({sql})) "
+                        f"TO '{_q(out)}' (FORMAT parquet, PARTITION_BY (month))").fetchall()
+            _schema_file(expr, folder / "_schema.parquet")
+            for m in months:
+                parts = []
+                old = folder / f"{m}.parquet"
+                new = out / f"month={m}"
+                written = sorted(new.glob("*.parquet")) if new.is_dir() else []
+                if not old.is_file() and len(written) == 1:  # a new month: move it in place
+                    os.replace(written[0], old)
                     continue
-            old.unlink(missing_ok=True)
+                if old.is_file():
+                    drop = ", ".join(f"DATE '{d}'" for d in sorted(gone) if d[:7] == m)
+                    keep = f" WHERE day NOT IN ({drop})" if drop else ""
+                    parts.append(f"SELECT {cols} FROM read_parquet('{_q(old)}'){keep}")
+                if written:
+                    parts.append(f"SELECT {cols} FROM read_parquet('{_q(new)}/*.parquet')")
+                if parts:
+                    q = " UNION ALL ".join(parts)
+                    n = con.raw_sql(f"SELECT count(*) FROM ({q})").fetchone()[0]
+                    if n:
+                        with atomic_path(old) as tmp:
+                            con.raw_sql(f"COPY ({q}) TO '{_q(tmp)}' (FORMAT parquet)"
+                                        ).fetchall()
+                        continue
+                old.unlink(missing_ok=True)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
     return months
 
 
