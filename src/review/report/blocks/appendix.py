@@ -7,18 +7,10 @@ import pandas as pd
 from review.config import Params
 from review.metrics.result import PeriodMetrics
 from review.report import appendix
-from review.report.blocks._base import (  # noqa: F401
+from review.report.blocks._base import (
     Block,
-    _available,
-    _change,
-    _fmt,
-    _foot,
-    _kpi,
-    _kpis,
     _lang,
-    _month_label,
     _narrate,
-    _suppression_note,
 )
 from review.report.i18n import join_list
 from review.report.tables import (

@@ -7,7 +7,7 @@ import pandas as pd
 from review.config import Params
 from review.metrics.result import PeriodMetrics
 from review.report import charts
-from review.report.blocks._base import (  # noqa: F401
+from review.report.blocks._base import (
     Block,
     _available,
     _change,
@@ -16,9 +16,7 @@ from review.report.blocks._base import (  # noqa: F401
     _kpi,
     _kpis,
     _lang,
-    _month_label,
     _narrate,
-    _suppression_note,
 )
 from review.report.i18n import t
 from review.report.tables import (

@@ -13,7 +13,7 @@ from review.report.blocks._base import (
     _available,
     _change,
     _control,
-    _findings_list,  # noqa: F401
+    _findings_list,
     _fmt,
     _foot,
     _kpi,

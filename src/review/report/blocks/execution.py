@@ -14,7 +14,7 @@ from review.report.blocks._base import (
     _available,
     _control,
     _foot,
-    _immature_note,  # noqa: F401
+    _immature_note,
     _kpi,
     _lang,
     _month_label,

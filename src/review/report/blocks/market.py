@@ -8,7 +8,7 @@ from review.config import Params
 from review.data.contract import SEGMENTS
 from review.metrics.result import PeriodMetrics
 from review.report import charts
-from review.report.blocks._base import (  # noqa: F401
+from review.report.blocks._base import (
     Block,
     _available,
     _change,

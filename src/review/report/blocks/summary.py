@@ -13,7 +13,7 @@ from review.report.blocks._base import (
     Block,
     _findings_list,
     _fmt,
-    _immature_note,  # noqa: F401
+    _immature_note,
     _kpi,
     _kpis,
     _lang,
