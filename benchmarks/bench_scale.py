@@ -191,6 +191,8 @@ def main(argv: list[str] | None = None) -> int:
     if a.child:
         print(json.dumps(child(a.child, a.store, a.period, a.periods)))
         return 0
+    from review.data import rollup
+
     env = dict(os.environ)
     if a.memory_limit:
         env["REVIEW_DUCKDB_MEMORY_LIMIT"] = a.memory_limit
@@ -201,7 +203,7 @@ def main(argv: list[str] | None = None) -> int:
         if "a" in a.parts:
             r["scan"] = median_of("scan", store, a.period, a.periods, env, a.repeat)
             r["rollup"] = median_of("rollup", store, a.period, a.periods, env, a.repeat)
-        elif not (store.parent / (store.name + ".rollup")).is_dir():
+        elif not rollup.is_current(store):
             measure("rollup", store, a.period, a.periods, env)  # (b) and (c) need rollups
         if "b" in a.parts or "d" in a.parts:
             r["rollups"] = median_of("period-rollups", store, a.period, a.periods, env,
