@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from review.config import load_params
 from review.paths import PARAMS_DIR
-from review.report.appendix import fingerprints_frame, params_frame, provenance_frame
+from review.report.appendix import (
+    fingerprints_frame,
+    missing_tables_frame,
+    params_frame,
+    provenance_frame,
+)
 
 
 def test_params_are_readable_rows_in_the_readers_language():
@@ -33,3 +38,13 @@ def test_provenance_and_fingerprints_have_labelled_columns():
                                   ["Workbook version", "0.1.0"]]
     fp = fingerprints_frame({"users": {"rows": 3, "sum": 10, "xor": 7}})
     assert list(fp.columns) == ["table", "rows", "sum", "xor"]
+
+
+def test_missing_tables_name_the_sections_they_would_unlock():
+    # the contract's SECTION_TABLES: spend feeds the summary tiles (CAC, budget execution) and
+    # the budget section; regions only market analysis (penetration); rows sorted by name
+    df = missing_tables_frame(["spend", "regions"], "en")
+    assert df.values.tolist() == [["regions", "Market analysis"],
+                                  ["spend", "Executive summary, Budget and resources"]]
+    zh = missing_tables_frame(["regions"], "zh")
+    assert zh["unlocks"].tolist() == ["市场分析"]

@@ -237,14 +237,17 @@ TABLES: dict[str, TableSpec] = {
     ]
 }
 
-#: Tables each report section needs; a section whose tables are missing shows a note.
+#: Tables some block of each report section reads (a block whose tables are missing shows a
+#: note naming them; the rest of the section renders): what adding a table would unlock.
 SECTION_TABLES: dict[str, tuple[str, ...]] = {
-    "summary": ("users", "events"),
-    "market_analysis": ("users", "events", "transactions", "regions"),
-    "goals": ("users", "events"),
+    "summary": ("users", "events", "transactions", "balances", "campaigns", "assignments",
+                "spend", "surveys", "complaints"),
+    "market_analysis": ("users", "events", "transactions", "regions", "benchmarks"),
+    "goals": ("users", "events", "transactions", "balances"),
     "execution": ("campaigns", "assignments", "events", "transactions"),
-    "budget": ("spend", "users"),
-    "evaluation": ("users", "events", "transactions"),
+    "budget": ("spend", "users", "campaigns", "assignments", "transactions", "balances"),
+    "evaluation": ("users", "events", "transactions", "campaigns", "assignments", "surveys",
+                   "complaints"),
 }
 
 #: Not part of the contract: the demo generator writes the planted truths here.

@@ -121,3 +121,14 @@ def fingerprints_frame(tables: Mapping[str, Mapping[str, Any]]) -> pd.DataFrame:
         rows.append({"table": name, "rows": fp.get("rows"),
                      **{k: str(v) for k, v in fp.items() if k != "rows"}})
     return pd.DataFrame(rows)
+
+
+def missing_tables_frame(missing: list[str], lang: str) -> pd.DataFrame:
+    """One row per contract table the source lacks: ``table`` (its contract name) and
+    ``unlocks`` (the report sections that need it, in the reader's language; "—" when none)."""
+    from review.data.contract import unlocks
+
+    rows = [{"table": name,
+             "unlocks": join_list([t(f"section.{s}", lang) for s in unlocks(name)], lang) or "—"}
+            for name in sorted(missing)]
+    return pd.DataFrame(rows, columns=["table", "unlocks"])

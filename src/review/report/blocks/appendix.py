@@ -26,6 +26,8 @@ def data_quality(pm: PeriodMetrics, cfg: Params) -> Block:
     out.heading("block.data_quality", lang, level=3)
     if pm.missing_tables:
         _narrate(out, "narr.missing_tables", cfg, tables=join_list(pm.missing_tables, lang))
+        out.html(data_table(appendix.missing_tables_frame(pm.missing_tables, lang),
+                            [Col("table", "col.q_table"), Col("unlocks", "col.unlocks")], lang))
     if not pm.quality:
         out.note("narr.no_quality_issues", lang)
         return out
