@@ -125,6 +125,35 @@ def trend_values(tables: Mapping[str, Any], key: str) -> list[float]:
     return [float(v) if not is_missing(v) else math.nan for v in df[column].tolist()[-12:]]
 
 
+#: Tiles that stand in, in this order, for headline KPIs the source cannot compute (a
+#: campaign-only source still fills its first screen with the campaign figures it has).
+FALLBACK_TILES: tuple[str, ...] = ("campaign_conversions", "campaign_conversion_rate")
+
+#: The note of a KPI whose family lacks a table (:meth:`review.metrics.common.Measure.missing`).
+NEEDS_TABLE = "needs table "
+
+
+def needs_table(k: KpiValue) -> bool:
+    """True when ``k`` could not be computed because the source lacks a table it reads."""
+    return (k.note or "").startswith(NEEDS_TABLE)
+
+
+def tile_kpis(kpis: Mapping[str, KpiValue], headline: Sequence[str]
+              ) -> tuple[list[KpiValue], list[KpiValue]]:
+    """The KPIs to show as tiles, and the headline ones left out.
+
+    A headline KPI whose source lacks a table it reads (its note says "needs table …") is
+    left out rather than shown as a row of "—"; :data:`FALLBACK_TILES` that the source can
+    compute take the free places, in order. A KPI computed but masked or without a value for
+    the period stays (its tile says why).
+    """
+    shown = [kpis[k] for k in headline if k in kpis and not needs_table(kpis[k])]
+    left_out = [kpis[k] for k in headline if k in kpis and needs_table(kpis[k])]
+    spare = [kpis[k] for k in FALLBACK_TILES
+             if k in kpis and k not in headline and not needs_table(kpis[k])]
+    return shown + spare[:len(left_out)], left_out
+
+
 def summary_tiles(kpis: Sequence[KpiValue], lang: str, *, currency: str = "CNY",
                   tables: Mapping[str, Any] | None = None) -> str:
     """The KPI tiles of the first screen (see the module docstring)."""

@@ -15,13 +15,12 @@ from review.report.blocks._base import (
     _fmt,
     _immature_note,
     _kpi,
-    _kpis,
     _lang,
     _narrate,
 )
 from review.report.findings import actionable
-from review.report.i18n import t
-from review.report.summary import summary_tiles
+from review.report.i18n import join_list, t
+from review.report.summary import NEEDS_TABLE, summary_tiles, tile_kpis
 from review.report.tables import (
     Col,
     data_table,
@@ -92,8 +91,14 @@ def kpi_tiles(pm: PeriodMetrics, cfg: Params) -> Block:
     verdict = plan_view.assessment_sentence(plan_rules.assess(pm.kpis.values()), lang)
     out.html(f'<p class="verdict">{escape(verdict)}</p>')
     out.heading("block.kpi_tiles", lang, level=3)
-    out.html(summary_tiles(_kpis(pm, HEADLINE_KPIS), lang, currency=pm.currency,
-                            tables=pm.tables))
+    tiles, left_out = tile_kpis(pm.kpis, HEADLINE_KPIS)
+    out.html(summary_tiles(tiles, lang, currency=pm.currency, tables=pm.tables))
+    if left_out:
+        tables = sorted({tb.strip() for k in left_out
+                         for tb in (k.note or "")[len(NEEDS_TABLE):].split(",")})
+        out.note("summary.tiles_left_out", lang, n=len(left_out),
+                 kpis=join_list([t(f"kpi.{k.key}", lang) for k in left_out], lang),
+                 tables=join_list(tables, lang))
     return out
 
 def top_findings(pm: PeriodMetrics, cfg: Params, *, n: int = 3) -> Block:
