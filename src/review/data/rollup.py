@@ -320,6 +320,8 @@ def refresh(source: str | Path, *, base_dir: Path | None = None, full: bool = Fa
     con = connect(path, rollups=False)
     try:
         con.raw_sql("SET enable_progress_bar = false")  # progress goes through `say`
+        # rollup rows need no order: lets DuckDB write the Parquet files from every thread
+        con.raw_sql("SET preserve_insertion_order = false")
         raw = {n: con.table(n) for n in RAW_TABLES if _has(con, n)}
         if not raw:
             raise DataSourceError(f"{path}: no events or transactions table to roll up")
