@@ -24,7 +24,21 @@ Rollup tables (one row per key; ``day`` is the calendar date of ``ts``, local ti
     ``user_id``, ``day``, ``ts``. With ``bind_events`` and ``txn_day.first_ts`` this gives
     the funnel's "first mobile transaction after the card was bound" to the second.
 
-Every rollup row depends only on the raw rows of its own day, so a day can be rebuilt alone.
+Every daily rollup row depends only on the raw rows of its own day, so a day can be rebuilt
+alone.
+
+Monthly rollup (built from ``user_day``, never from raw events; ``month`` is the first day of
+the calendar month of ``day``)
+------------------------------------------------------------------------------------------
+``user_month``
+    ``user_id``, ``month`` (date) → ``events``, ``logins``, ``feature_events``, ``crashes``,
+    ``risk_logins``, ``bio_logins``, ``bind_cards`` (sums of the ``user_day`` counts),
+    ``active_days`` (days with any event), ``login_days`` (days with ≥1 login),
+    ``first_login`` and ``last_login`` (first and last day with a login; null without one).
+    One row per user with an event in the month, about a tenth of ``user_day``'s rows.
+    (``session_seconds`` is left out: a sum of doubles in another order could differ in the
+    last bit.) :func:`months_of` combines it with ``user_day`` for a range of days whose first
+    or last month is cut.
 
 Where they are stored
 ---------------------
@@ -60,7 +74,7 @@ if TYPE_CHECKING:
     import ibis
 
 #: Bumped whenever a rollup definition changes: a store of another version is rebuilt.
-VERSION = 1
+VERSION = 2
 #: The raw tables rollups are built from.
 RAW_TABLES: tuple[str, ...] = ("events", "transactions")
 #: Rollup tables and the raw tables each needs.
@@ -70,7 +84,13 @@ ROLLUPS: dict[str, tuple[str, ...]] = {
     "txn_day": ("transactions",),
     "bind_events": ("events",),
     "bind_txn": ("events", "transactions"),
+    "user_month": ("events",),
 }
+#: Monthly rollups and the daily rollup each is built from (month file by month file).
+MONTHLY: dict[str, str] = {"user_month": "user_day"}
+#: The counts of ``user_day`` that ``user_month`` sums.
+USER_DAY_COUNTS: tuple[str, ...] = ("events", "logins", "feature_events", "crashes",
+                                    "risk_logins", "bio_logins", "bind_cards")
 #: Events that are not feature events (as in the activity family).
 NON_FEATURE_EVENTS: tuple[str, ...] = ("login", "bind_card", "crash")
 #: Login authentication methods that count as biometric.
@@ -127,7 +147,76 @@ def bind_txn(events: ibis.Table, transactions: ibis.Table) -> ibis.Table:
     return t.join(b, ["user_id", "day"]).select("user_id", "day", "ts")
 
 
+def user_month(user_day: ibis.Table) -> ibis.Table:
+    """The ``user_month`` rollup of a ``user_day`` table (module docstring).
+
+    ``user_day`` rows of a (user, day) (one per platform) are summed first, so a day counts
+    once in ``active_days`` and ``login_days``. Any ``user_day`` subset gives the rollup of
+    its days: :func:`months_of` rolls up the days of a cut month this way.
+    """
+    ud = user_day
+    d = ud.group_by(["user_id", "day"]).aggregate(
+        **{c: ud[c].sum().cast("int64") for c in USER_DAY_COUNTS})
+    login = d.logins > 0
+    return d.group_by(user_id=d.user_id, month=d.day.truncate("M").cast("date")).aggregate(
+        **{c: d[c].sum().cast("int64") for c in USER_DAY_COUNTS},
+        active_days=d.count(),
+        login_days=d.count(where=login),
+        first_login=d.day.min(where=login),
+        last_login=d.day.max(where=login),
+    )
+
+
+def months_of(user_day: ibis.Table, monthly: ibis.Table | None, lo: date, hi: date
+              ) -> ibis.Table:
+    """``user_month`` of the days ``[lo, hi]``: one row per (user, month) with an event in
+    the range, each row summing exactly its month's days inside the range.
+
+    Months wholly inside the range are read from ``monthly`` (the stored ``user_month``)
+    when given; the months cut by ``lo`` or ``hi`` — and every month when it is ``None`` (no
+    store: a single pass over ``user_day``) — are rolled up from ``user_day``'s days in the
+    range, so days outside ``[lo, hi]`` never count (e.g. the days after a period's end in a
+    stored month). Columns as :func:`user_month`.
+    """
+    import ibis
+
+    from review.core.calendar import month_end, month_start
+
+    def days(*spans: tuple[date, date]) -> ibis.Table:
+        d = user_day.day
+        cond = [(d >= ibis.literal(a)) & (d <= ibis.literal(b)) for a, b in spans]
+        return user_day.filter(cond[0] if len(cond) == 1 else cond[0] | cond[1])
+
+    first = lo if lo.day == 1 else month_start(lo, 1)  # first whole month
+    last = month_start(hi) if hi == month_end(hi) else month_start(hi, -1)  # last whole one
+    if monthly is None or first > last:
+        return user_month(days((lo, hi)))
+    whole = monthly.filter((monthly.month >= ibis.literal(first))
+                           & (monthly.month <= ibis.literal(last)))
+    cut = [(lo, first - timedelta(days=1))] if lo < first else []
+    if hi > month_end(last):
+        cut.append((month_end(last) + timedelta(days=1), hi))
+    if not cut:
+        return whole
+    rolled = user_month(days(*cut))
+    return whole.select(*rolled.columns).cast(rolled.schema()).union(rolled, distinct=False)
+
+
+def stored(t: Mapping[str, ibis.Table], name: str) -> ibis.Table | None:
+    """``t[name]`` when it is a table of the backend (a stored rollup as :func:`tables` gives
+    it, or a test's table), else ``None``: an expression deriving it from the raw tables
+    would read them whole, while the caller can derive what it needs from a filtered
+    daily rollup (:func:`months_of`)."""
+    from ibis.expr import operations as ops
+
+    table = t.get(name)
+    return table if table is not None and isinstance(table.op(), ops.DatabaseTable) else None
+
+
 def _define(name: str, raw: Mapping[str, ibis.Table]) -> ibis.Table:
+    if name in MONTHLY:
+        return user_month(raw[MONTHLY[name]] if MONTHLY[name] in raw
+                          else _define(MONTHLY[name], raw))
     if name == "bind_txn":
         return bind_txn(raw["events"], raw["transactions"])
     return {"user_day": user_day, "feature_day": feature_day, "txn_day": txn_day,
@@ -145,6 +234,8 @@ def rollup(t: Mapping[str, ibis.Table], name: str) -> ibis.Table:
     raw tables. ``t`` is the mapping a family's ``headline``/``breakdowns`` receive."""
     if name in t:
         return t[name]
+    if name in MONTHLY and MONTHLY[name] in t:  # from the (stored) daily rollup
+        return _define(name, t)
     if not all(n in t for n in ROLLUPS[name]):
         raise DataSourceError(f"rollup {name!r} needs table(s) {', '.join(ROLLUPS[name])}")
     return _define(name, t)
@@ -428,7 +519,7 @@ def _rewrite(con: Any, raw: Mapping[str, ibis.Table], store: Path, changed: list
     gone = set(changed) | set(removed)
     try:
         for name in ROLLUPS:
-            if not all(n in raw for n in ROLLUPS[name]):
+            if name in MONTHLY or not all(n in raw for n in ROLLUPS[name]):
                 continue
             say(f"rolling up {name}")
             src = {n: _only_days(t, changed) for n, t in raw.items()}
@@ -465,9 +556,30 @@ def _rewrite(con: Any, raw: Mapping[str, ibis.Table], store: Path, changed: list
                                         ).fetchall()
                         continue
                 old.unlink(missing_ok=True)
+        for name, daily in MONTHLY.items():
+            if (store / daily).is_dir():
+                say(f"rolling up {name} from {daily}")
+                _rewrite_monthly(con, store, name, daily, months)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return months
+
+
+def _rewrite_monthly(con: Any, store: Path, name: str, daily: str, months: list[str]) -> None:
+    """Rewrite the ``months`` files of monthly rollup ``name`` from the (already rewritten)
+    month files of the daily rollup ``daily``; a month without a daily file loses its file."""
+    folder = store / name
+    folder.mkdir(parents=True, exist_ok=True)
+    for m in months:
+        src, out = store / daily / f"{m}.parquet", folder / f"{m}.parquet"
+        if not src.is_file():
+            out.unlink(missing_ok=True)
+            continue
+        expr = _define(name, {daily: con.sql(f"SELECT * FROM read_parquet('{_q(src)}')")})
+        _schema_file(expr, folder / "_schema.parquet")
+        with atomic_path(out) as tmp:
+            con.raw_sql(f"COPY ({con.compile(expr)}) TO '{_q(tmp)}' (FORMAT parquet)"
+                        ).fetchall()
 
 
 def _schema_file(expr: ibis.Table, path: Path) -> None:

@@ -22,8 +22,10 @@ end + 1 day 00:00``; a day is a calendar date of ``ts``, the bank's local time)
   restricted to users who logged in, so the rate can exceed 1 only if the data has feature
   events without a login in P.
 
-All headline KPIs come from one query over the daily rollups ``user_day`` and ``feature_day``
+All headline KPIs come from one query over the rollups ``user_month`` (the period's whole
+calendar months), ``user_day`` (the days of a month the period cuts) and ``feature_day``
 (:mod:`review.data.rollup`; :func:`activity_counts`); raw events are read only to build them.
+Without a stored ``user_month`` the same numbers come from ``user_day`` alone.
 
 Breakdown tables (``breakdowns`` keys; stored as ``activity.<name>``)
 --------------------------------------------------------------------
@@ -60,7 +62,7 @@ import pandas as pd
 
 from review.config import Params
 from review.core.calendar import days_in_month
-from review.data.rollup import rollup
+from review.data.rollup import months_of, rollup, stored
 from review.metrics.acquisition import trend_months, user_counts, user_trend
 from review.metrics.common import (
     Measure,
@@ -81,11 +83,13 @@ def _is_feature(event: ibis.StringValue) -> ibis.BooleanValue:
 
 
 def activity_counts(user_day: ibis.Table, feature_day: ibis.Table, w: Window,
-                    light_ops: Sequence[str]) -> pd.DataFrame:
-    """The counts behind every activity KPI, from the daily rollups (one engine query).
+                    light_ops: Sequence[str], user_month: ibis.Table | None = None
+                    ) -> pd.DataFrame:
+    """The counts behind every activity KPI, from the rollups (one engine query).
 
-    ``user_day`` rows in ``w`` are grouped by (user, day) (a user may have a row per platform),
-    then summed; the light events come from ``feature_day``.
+    The (user, month) rows of ``w`` (:func:`review.data.rollup.months_of`: whole months from
+    the stored ``user_month`` when given, cut months and no store from ``user_day``) are
+    summed per user, then over users; the light events come from ``feature_day``.
 
     Returns
     -------
@@ -95,15 +99,15 @@ def activity_counts(user_day: ibis.Table, feature_day: ibis.Table, w: Window,
         events, see module docstring) and ``light_events`` (feature events in
         ``light_ops``); all counts, 0 when P has no events.
     """
-    ud = user_day.filter(w.has_date(user_day.day))
-    per_day = ud.group_by(["user_id", "day"]).aggregate(n_login=ud.logins.sum(),
-                                                        n_feature=ud.feature_events.sum())
-    has_login = per_day.n_login > 0
-    users = per_day.aggregate(
-        logins=per_day.n_login.sum(),
-        active_users=per_day.user_id.nunique(where=has_login),
-        active_user_days=per_day.count(where=has_login),
-        feature_events=per_day.n_feature.sum(),
+    um = months_of(user_day, user_month, w.start, w.end)
+    per_user = um.group_by("user_id").aggregate(n_login=um.logins.sum(),
+                                                n_days=um.login_days.sum(),
+                                                n_feature=um.feature_events.sum())
+    users = per_user.aggregate(
+        logins=per_user.n_login.sum(),
+        active_users=per_user.count(where=per_user.n_days > 0),
+        active_user_days=per_user.n_days.sum(),
+        feature_events=per_user.n_feature.sum(),
     )
     fd = feature_day.filter(w.has_date(feature_day.day)
                             & feature_day.feature.isin(tuple(light_ops)))
@@ -153,11 +157,13 @@ def daily_active_users(user_day: ibis.Table, w: Window) -> pd.DataFrame:
 
 
 def feature_usage_by(user_day: ibis.Table, feature_day: ibis.Table, users: ibis.Table,
-                     w: Window, by: str, k: int) -> pd.DataFrame:
+                     w: Window, by: str, k: int, user_month: ibis.Table | None = None
+                     ) -> pd.DataFrame:
     """Feature usage rate by a ``users`` column (functional layering), from the rollups.
 
     usage_rate(g, f) = users of group g with ≥1 event of feature f in ``w`` ÷ period active
-    users of g (≥1 login in ``w``).
+    users of g (≥1 login in ``w``). The active users come from the (user, month) rows of
+    ``w`` (:func:`review.data.rollup.months_of`), the feature users from ``feature_day``.
 
     Returns
     -------
@@ -166,9 +172,10 @@ def feature_usage_by(user_day: ibis.Table, feature_day: ibis.Table, users: ibis.
         ``suppressed`` (cells where ``users`` or ``active_users`` < ``k``), sorted by
         ``by`` and ``feature``.
     """
-    ud = user_day.filter(w.has_date(user_day.day) & (user_day.logins > 0))
+    um = months_of(user_day, user_month, w.start, w.end)
+    um = um.filter(um.login_days > 0)
     fd = feature_day.filter(w.has_date(feature_day.day))
-    pairs = ud.select("user_id", event=ibis.literal("login")).union(
+    pairs = um.select("user_id", event=ibis.literal("login")).union(
         fd.select("user_id", event=fd.feature), distinct=True)
     joined = pairs.join(users.select("user_id", by), "user_id")
     expr = joined.group_by([by, "event"]).aggregate(users=joined.count())
@@ -200,19 +207,20 @@ def light_op_detail(feature_day: ibis.Table, w: Window, light_ops: Sequence[str]
     return got
 
 
-def activity_trend(user_day: ibis.Table, users: ibis.Table, end: date, months: int = 12
-                   ) -> pd.DataFrame:
-    """Monthly MAU, MAU ratio, logins per active day and stickiness, from ``user_day``.
+def activity_trend(user_day: ibis.Table, users: ibis.Table, end: date, months: int = 12,
+                   user_month: ibis.Table | None = None) -> pd.DataFrame:
+    """Monthly MAU, MAU ratio, logins per active day and stickiness, from the rollups.
 
     Months are the ``months`` calendar months ending with the month of ``end``; the last one
-    is cut at ``end``. Per month: MAU = distinct users with a login; MAU ratio = MAU ÷
-    registered base at the month's (cut) end; logins per active day = logins ÷ active
-    user-days; stickiness = active user-days ÷ (days × MAU).
+    is cut at ``end``. Per month: MAU = distinct users with a login (count); MAU ratio = MAU ÷
+    registered base at the month's (cut) end (0–1); logins per active day = logins ÷ active
+    user-days; stickiness = active user-days ÷ (days × MAU) (0–1).
 
-    Computed as three group-bys, each of which the engine can spill to disk: the daily rollup
-    (user, day[, platform]) → (user, day) → (user, month) → month; distinct users are the
-    rows of the (user, month) step, so no distinct-count hash table over a month's users is
-    held in memory.
+    The (user, month) rows (:func:`review.data.rollup.months_of`) come from the stored
+    ``user_month`` for whole months and from ``user_day`` for the last month when ``end``
+    cuts it (or for every month without a store); one group-by over them, which the engine
+    can spill to disk: distinct users are rows, so no distinct-count hash table over a
+    month's users is held in memory.
 
     Returns
     -------
@@ -221,16 +229,12 @@ def activity_trend(user_day: ibis.Table, users: ibis.Table, end: date, months: i
         ``active_user_days``, ``logins_per_active_day``, ``stickiness``.
     """
     month_list = trend_months(end, months)
-    ud = user_day.filter((user_day.logins > 0) & (user_day.day >= ibis.literal(month_list[0]))
-                         & (user_day.day <= ibis.literal(end)))
-    per_day = ud.group_by(["user_id", "day"]).aggregate(n=ud.logins.sum())
-    per_month = per_day.group_by(user_id=per_day.user_id,
-                                 month=per_day.day.truncate("M").cast("date")).aggregate(
-        n=per_day.n.sum(), days=per_day.count())
-    expr = per_month.group_by("month").aggregate(
-        active_users=per_month.count(),
-        logins=per_month.n.sum(),
-        active_user_days=per_month.days.sum(),
+    um = months_of(user_day, user_month, month_list[0], end)
+    um = um.filter(um.login_days > 0)
+    expr = um.group_by("month").aggregate(
+        active_users=um.count(),
+        logins=um.logins.sum(),
+        active_user_days=um.login_days.sum(),
     )
     got = execute(expr)
     got["month"] = pd.to_datetime(got["month"]).dt.date
@@ -267,9 +271,10 @@ def logins_by(user_day: ibis.Table, w: Window, by: str, k: int) -> pd.DataFrame:
 
 
 def headline(t: Mapping[str, ibis.Table], w: Window, p: Params) -> dict[str, Measure]:
-    """The activity KPIs for ``w``: one rollup query plus one users query."""
+    """The activity KPIs for ``w``: one rollup query plus one users query (``t``'s stored
+    ``user_month`` is used when present)."""
     counts = activity_counts(rollup(t, "user_day"), rollup(t, "feature_day"), w,
-                             p.thresholds.light_ops).iloc[0]
+                             p.thresholds.light_ops, stored(t, "user_month")).iloc[0]
     base = float(user_counts(t["users"], w)["registered_base"].iloc[0])
     return activity_kpis(counts, base, w.days)
 
@@ -279,13 +284,14 @@ def breakdowns(t: Mapping[str, ibis.Table], w: Window, p: Params) -> dict[str, p
     if "events" not in t:
         return {}
     k, light = p.thresholds.min_cell_users, p.thresholds.light_ops
-    ud, fd = rollup(t, "user_day"), rollup(t, "feature_day")
+    ud, fd, um = rollup(t, "user_day"), rollup(t, "feature_day"), stored(t, "user_month")
     out = {
         "dau": daily_active_users(ud, w),
         "light_ops": light_op_detail(fd, w, light),
         "logins_by_platform": logins_by(ud, w, "platform", k),
     }
     if "users" in t:
-        out["feature_usage_by_segment"] = feature_usage_by(ud, fd, t["users"], w, "segment", k)
-        out["trend"] = activity_trend(ud, t["users"], w.end)
+        out["feature_usage_by_segment"] = feature_usage_by(ud, fd, t["users"], w, "segment", k,
+                                                           um)
+        out["trend"] = activity_trend(ud, t["users"], w.end, user_month=um)
     return out

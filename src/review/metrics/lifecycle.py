@@ -29,8 +29,11 @@ Every user registered on or before P's end gets exactly one **state**, tested in
 the "resurrecting" users (active in P, registered before P, not active in the previous
 window) when D ≥ len(P), the normal case.
 
-Logins come from the daily rollup ``user_day`` (:mod:`review.data.rollup`), never from raw
-events.
+Logins come from the rollups (:mod:`review.data.rollup`), never from raw events: the monthly
+``user_month`` when stored — its first and last login day per (user, month) tell whether a
+user logged in within any window that is not strictly inside one month, and the day cuts of
+these windows fall on month ends or on P's edges — else (and for a window strictly inside a
+month, or a month cut at P's end) the daily ``user_day``. Either way every count is the same.
 
 Breakdown tables (``breakdowns`` keys; stored as ``lifecycle.<name>``)
 ---------------------------------------------------------------------
@@ -53,7 +56,8 @@ import ibis
 import pandas as pd
 
 from review.config import Params
-from review.data.rollup import rollup
+from review.core.calendar import month_end, month_start
+from review.data.rollup import months_of, rollup, stored
 from review.metrics.acquisition import trend_months, user_trend
 from review.metrics.common import (
     Measure,
@@ -75,11 +79,48 @@ def dormancy_window(w: Window, dormancy_days: int) -> Window:
     return Window(w.start - timedelta(days=dormancy_days), w.start - timedelta(days=1))
 
 
-def user_states(users: ibis.Table, user_day: ibis.Table, w: Window, dormancy_days: int
-                ) -> ibis.Table:
+def login_spans(user_day: ibis.Table, user_month: ibis.Table | None, lo: date, hi: date,
+                windows: list[Window]) -> ibis.Table:
+    """Login spans of ``[lo, hi]``: ``user_id``, ``first_login``, ``last_login`` (dates), one
+    row per (user, month) with a login — or per (user, day) — such that "≥1 login in window
+    [a, b]" is exactly "some row with ``first_login ≤ b`` and ``last_login ≥ a``".
+
+    A (user, month) row's logins lie between its first and last login, so the test is exact
+    unless ``[a, b]`` lies strictly inside the row's span (the month, cut at ``lo``/``hi``)
+    with both first and last login outside it. Month rows (from the stored ``user_month``,
+    :func:`review.data.rollup.months_of`; ``lo`` is moved back to its month's first day,
+    whose earlier logins the test never counts) are used when ``user_month`` is given and no
+    window is strictly inside a span; else one row per login day of ``user_day``.
+    """
+    if user_month is not None:
+        lo_m = month_start(lo)
+        spans = []
+        m = lo_m
+        while m <= hi:
+            spans.append((m, min(month_end(m), hi)))
+            m = month_start(m, 1)
+        if not any(a > s_lo and b < s_hi for a, b in ((x.start, x.end) for x in windows)
+                   for s_lo, s_hi in spans):
+            um = months_of(user_day, user_month, lo_m, hi)
+            return um.filter(um.login_days > 0).select("user_id", "first_login", "last_login")
+    ud = user_day.filter((user_day.logins > 0) & (user_day.day >= ibis.literal(lo))
+                         & (user_day.day <= ibis.literal(hi)))
+    return ud.select("user_id", first_login=ud.day, last_login=ud.day)
+
+
+def _in(spans: ibis.Table, w: Window) -> ibis.BooleanValue:
+    """A :func:`login_spans` row has a login in ``w``."""
+    return ((spans.first_login <= ibis.literal(w.end))
+            & (spans.last_login >= ibis.literal(w.start)))
+
+
+def user_states(users: ibis.Table, user_day: ibis.Table, w: Window, dormancy_days: int,
+                user_month: ibis.Table | None = None) -> ibis.Table:
     """The lifecycle state of every user registered by ``w.end`` (an Ibis expression).
 
-    One pass over the ``user_day`` logins of ``[min(previous, dormancy window).start, w.end]``.
+    One pass over the logins of ``[min(previous, dormancy window).start, w.end]``: the
+    (user, month) rows of the stored ``user_month`` when given, else the ``user_day`` rows
+    (:func:`login_spans`; the states are the same).
 
     Returns
     -------
@@ -89,13 +130,11 @@ def user_states(users: ibis.Table, user_day: ibis.Table, w: Window, dormancy_day
     prev = w.shifted(-w.days)
     dorm = dormancy_window(w, dormancy_days)
     lo = min(prev.start, dorm.start)
-    ud = user_day
-    logins = ud.filter((ud.logins > 0) & (ud.day >= ibis.literal(lo))
-                       & (ud.day <= ibis.literal(w.end)))
-    flags = logins.group_by("user_id").aggregate(
-        n_p=logins.logins.sum(where=w.has_date(logins.day)),
-        n_prev=logins.logins.sum(where=prev.has_date(logins.day)),
-        n_dorm=logins.logins.sum(where=dorm.has_date(logins.day)),
+    spans = login_spans(user_day, user_month, lo, w.end, [w, prev, dorm])
+    flags = spans.group_by("user_id").aggregate(
+        n_p=spans.count(where=_in(spans, w)),
+        n_prev=spans.count(where=_in(spans, prev)),
+        n_dorm=spans.count(where=_in(spans, dorm)),
     )
     base = users.filter(users.registered_at < ibis.literal(w.ts_hi)).select(
         "user_id", "registered_at")
@@ -116,8 +155,8 @@ def user_states(users: ibis.Table, user_day: ibis.Table, w: Window, dormancy_day
     return u.select("user_id", state=state)
 
 
-def lifecycle_counts(users: ibis.Table, user_day: ibis.Table, w: Window, dormancy_days: int
-                     ) -> pd.DataFrame:
+def lifecycle_counts(users: ibis.Table, user_day: ibis.Table, w: Window, dormancy_days: int,
+                     user_month: ibis.Table | None = None) -> pd.DataFrame:
     """Users per lifecycle state in ``w`` (one query; every state listed, 0 when empty).
 
     Returns
@@ -126,7 +165,7 @@ def lifecycle_counts(users: ibis.Table, user_day: ibis.Table, w: Window, dormanc
         ``state`` (in :data:`STATES` order), ``users`` (count), ``share`` (of users
         registered by ``w.end``, ratio 0–1; NaN when there are none).
     """
-    s = user_states(users, user_day, w, dormancy_days)
+    s = user_states(users, user_day, w, dormancy_days, user_month)
     got = execute(s.group_by("state").aggregate(users=s.count())).set_index("state")["users"]
     out = pd.DataFrame({"state": list(STATES)})
     out["users"] = [int(got.get(st, 0)) for st in STATES]
@@ -144,16 +183,23 @@ def reactivation_measure(counts: pd.DataFrame) -> Measure:
 
 
 def lifecycle_trend(users: ibis.Table, user_day: ibis.Table, end: date, dormancy_days: int,
-                    months: int = 12) -> pd.DataFrame:
+                    months: int = 12, user_month: ibis.Table | None = None) -> pd.DataFrame:
     """Dormant users at each month's start and how many were reactivated in the month.
 
-    One grouped ``user_day`` query: logins of ``[first month − D days, end]`` are reduced to one
-    row per (user, active month) with the last login date, the previous active month's last
-    login date (``lag``) and the next active month (``lead``), then crossed with the
-    ``months`` target months. A user is *not* dormant at month m's start when the latest
-    active month before m has its last login on or after ``m − D``; dormant users are the
-    users registered before m minus those. Reactivated: active in m, registered before m,
-    and the previous login (if any) before ``m − D``.
+    One grouped query: logins of ``[first month − D days, end]`` are reduced to one row per
+    (user, active month) with the last login date, the previous active month's last login
+    date (``lag``) and the next active month (``lead``), then crossed with the ``months``
+    target months. A user is *not* dormant at month m's start when the latest active month
+    before m has its last login on or after ``m − D``; dormant users are the users
+    registered before m minus those. Reactivated: active in m, registered before m, and the
+    previous login (if any) before ``m − D``.
+
+    The (user, month) rows come from the stored ``user_month`` when given
+    (:func:`review.data.rollup.months_of`; the month cut at ``end`` from ``user_day``), else
+    from ``user_day``. With a store the first month is read whole from its first day: a
+    month whose logins all fall before ``first month − D`` is never "still active" (its last
+    login is before every ``m − D``) and, as the previous month of a later one, is treated
+    like no previous login (``prev_last < m − D``), so the numbers do not change.
 
     Returns
     -------
@@ -162,12 +208,8 @@ def lifecycle_trend(users: ibis.Table, user_day: ibis.Table, end: date, dormancy
     """
     month_list = trend_months(end, months)
     lo = month_list[0] - timedelta(days=dormancy_days)
-    ud = user_day
-    logins = ud.filter((ud.logins > 0) & (ud.day >= ibis.literal(lo))
-                       & (ud.day <= ibis.literal(end)))
-    day = logins.day
-    um = logins.group_by(user_id=logins.user_id, month=day.truncate("M").cast("date")
-                         ).aggregate(last_login=day.max())
+    um = months_of(user_day, user_month, month_start(lo) if user_month is not None else lo, end)
+    um = um.filter(um.login_days > 0).select("user_id", "month", "last_login")
     by_user = ibis.window(group_by="user_id", order_by="month")
     um = um.mutate(prev_last=um.last_login.lag().over(by_user),
                    next_month=um.month.lead().over(by_user))
@@ -200,7 +242,8 @@ def lifecycle_trend(users: ibis.Table, user_day: ibis.Table, end: date, dormancy
 
 def headline(t: Mapping[str, ibis.Table], w: Window, p: Params) -> dict[str, Measure]:
     """``reactivation_rate`` for ``w``."""
-    counts = lifecycle_counts(t["users"], rollup(t, "user_day"), w, p.thresholds.dormancy_days)
+    counts = lifecycle_counts(t["users"], rollup(t, "user_day"), w, p.thresholds.dormancy_days,
+                              stored(t, "user_month"))
     return {"reactivation_rate": reactivation_measure(counts)}
 
 
@@ -209,9 +252,10 @@ def breakdowns(t: Mapping[str, ibis.Table], w: Window, p: Params) -> dict[str, p
     if "users" not in t or "events" not in t:
         return {}
     d, k = p.thresholds.dormancy_days, p.thresholds.min_cell_users
-    user_day = rollup(t, "user_day")
-    states = suppress_small_cells(lifecycle_counts(t["users"], user_day, w, d), "users", k)
-    return {"states": states, "trend": lifecycle_trend(t["users"], user_day, w.end, d)}
+    user_day, um = rollup(t, "user_day"), stored(t, "user_month")
+    states = suppress_small_cells(lifecycle_counts(t["users"], user_day, w, d, um), "users", k)
+    return {"states": states,
+            "trend": lifecycle_trend(t["users"], user_day, w.end, d, user_month=um)}
 
 
 def period(t: Mapping[str, ibis.Table], w: Window, p: Params
@@ -221,8 +265,8 @@ def period(t: Mapping[str, ibis.Table], w: Window, p: Params
     if "users" not in t or "events" not in t:
         return headline(t, w, p), {}
     d, k = p.thresholds.dormancy_days, p.thresholds.min_cell_users
-    user_day = rollup(t, "user_day")
-    counts = lifecycle_counts(t["users"], user_day, w, d)
+    user_day, um = rollup(t, "user_day"), stored(t, "user_month")
+    counts = lifecycle_counts(t["users"], user_day, w, d, um)
     return {"reactivation_rate": reactivation_measure(counts)}, {
         "states": suppress_small_cells(counts, "users", k),
-        "trend": lifecycle_trend(t["users"], user_day, w.end, d)}
+        "trend": lifecycle_trend(t["users"], user_day, w.end, d, user_month=um)}
