@@ -9,6 +9,7 @@ from pathlib import Path
 
 import duckdb
 import pandas as pd
+import pyarrow.parquet as pq
 import pytest
 
 from review.data import connect, rollup
@@ -90,6 +91,47 @@ def test_user_day_counts_by_hand(tmp_path):
     assert got.loc[("u3", date(2026, 9, 2))]["crashes"] == 1
 
 
+def test_user_month_counts_by_hand(tmp_path):
+    events = pd.DataFrame({
+        "user_id": ["u1", "u1", "u1", "u1", "u1", "u2"],
+        "ts": pd.to_datetime(["2026-08-31 22:00:00", "2026-09-01 08:00:00", "2026-09-01 21:00:00",
+                              "2026-09-03 10:00:00", "2026-09-20 23:59:59", "2026-09-05 12:00:00"]),
+        "event": ["login", "login", "login", "transfer", "login", "crash"],
+        "session_seconds": [None] * 6,
+        "auth_method": ["face", "sms", "face", None, "sms", None],
+        "platform": ["ios", "ios", "android", "ios", "ios", "android"],
+        "risk_flag": [False, True, False, None, False, None],
+    })
+    src = _store(tmp_path / "s.duckdb", events=events)
+    rollup.refresh(src)
+    con = connect(src)
+    got = con.table("rollup_user_month").to_pandas()
+    con.disconnect()
+    folder = tmp_path / "s.duckdb.rollup" / "user_month"
+    # stored with the declared types (BIGINT counts, DATE months and login days)
+    schema, declared = (pq.read_schema(folder / f) for f in ("2026-09.parquet", "_schema.parquet"))
+    assert (schema.names, schema.types) == (declared.names, declared.types)
+    assert str(schema.field("month").type) == "date32[day]"
+    assert str(schema.field("logins").type) == "int64"
+    got = got.assign(month=pd.to_datetime(got["month"]).dt.date).set_index(["user_id", "month"])
+    sep = got.loc[("u1", date(2026, 9, 1))]
+    # u1 in September: logins on 09-01 (ios 08:00, android 21:00: two user_day rows, one
+    # day) and 09-20 → 3 logins on 2 login days; a transfer on 09-03 → 3 active days,
+    # 4 events, 1 feature event; one risky sms login, one face login
+    assert (sep["events"], sep["logins"], sep["login_days"], sep["active_days"]) == (4, 3, 2, 3)
+    assert (sep["feature_events"], sep["risk_logins"], sep["bio_logins"]) == (1, 1, 1)
+    assert (sep["first_login"], sep["last_login"]) == (pd.Timestamp("2026-09-01"),
+                                                       pd.Timestamp("2026-09-20"))
+    aug = got.loc[("u1", date(2026, 8, 1))]  # the 08-31 login stays in August
+    assert (aug["logins"], aug["login_days"], aug["first_login"]) == (
+        1, 1, pd.Timestamp("2026-08-31"))
+    u2 = got.loc[("u2", date(2026, 9, 1))]  # a crash, no login: no login day
+    assert (u2["events"], u2["crashes"], u2["active_days"], u2["login_days"]) == (1, 1, 1, 0)
+    assert pd.isna(u2["first_login"]) and pd.isna(u2["last_login"])
+    assert len(got) == 3
+    _assert_stored_equals_derived(src)
+
+
 def test_bind_txn_keeps_the_bind_days_mobile_transactions(tmp_path):
     src = _store(tmp_path / "s.duckdb")
     rollup.refresh(src)
@@ -116,15 +158,19 @@ def test_first_build_reads_every_day_then_an_unchanged_rerun_reads_nothing(tmp_p
 def test_a_new_day_rolls_up_only_that_day(tmp_path):
     src = _store(tmp_path / "s.duckdb")
     rollup.refresh(src)
-    aug = tmp_path / "s.duckdb.rollup" / "user_day" / "2026-08.parquet"
-    aug_mtime = aug.stat().st_mtime_ns
+    store = tmp_path / "s.duckdb.rollup"
+    files = {n: (store / n / "2026-08.parquet", store / n / "2026-09.parquet")
+             for n in ("user_day", "user_month")}
+    mtimes = {n: [f.stat().st_mtime_ns for f in fs] for n, fs in files.items()}
     _sql(src, "INSERT INTO events VALUES ('u3', TIMESTAMP '2026-09-03 07:00', 'login', 5.0, "
               "'face', 'ios', false)")
     res = rollup.refresh(src)
     assert res.days_read == [date(2026, 9, 3)] and res.days_removed == []
     assert res.months_written == ["2026-09"]
-    assert aug.stat().st_mtime_ns == aug_mtime  # other months untouched
-    _assert_stored_equals_derived(src)
+    for name, (aug, sep) in files.items():  # the new day's month rewritten, the others not
+        assert aug.stat().st_mtime_ns == mtimes[name][0], name
+        assert sep.stat().st_mtime_ns != mtimes[name][1], name
+    _assert_stored_equals_derived(src)  # user_month included: u3's September has a login
 
 
 def test_a_changed_past_day_is_rebuilt_alone(tmp_path):
@@ -149,6 +195,7 @@ def test_a_deleted_day_is_dropped_and_a_touched_file_reads_nothing(tmp_path):
     res = rollup.refresh(src)
     assert res.days_read == [] and res.days_removed == [date(2026, 8, 31)]
     assert not (tmp_path / "s.duckdb.rollup" / "user_day" / "2026-08.parquet").exists()
+    assert not (tmp_path / "s.duckdb.rollup" / "user_month" / "2026-08.parquet").exists()
     _assert_stored_equals_derived(src)
     os.utime(src)  # a new modification time, same rows: fingerprints say nothing changed
     res = rollup.refresh(src)

@@ -7,7 +7,7 @@ from datetime import date
 
 import pytest
 
-from review.data.rollup import feature_day, user_day
+from review.data.rollup import feature_day, user_day, user_month
 from review.kpis import KPI_CATALOG
 from review.metrics import activity as act
 from review.metrics.common import Window
@@ -47,6 +47,13 @@ def t():
     return make_tables(users=users, events=events)
 
 
+def stored_months(t):
+    """``t`` with a stored ``user_month`` of all its events (u3's Oct 1 login included)."""
+    ud = user_day(t["events"])
+    return {**t, "user_month": t["events"].get_backend().create_table("user_month",
+                                                                      user_month(ud))}
+
+
 def test_activity_counts(t):
     # logins in P: u1 ×3, u2 ×1 = 4; active users u1, u2 = 2;
     # user-days (u1, 09-01), (u1, 09-30), (u2, 09-15) = 3;
@@ -56,8 +63,9 @@ def test_activity_counts(t):
                    "feature_events": 5, "light_events": 3}
 
 
-def test_headline(t):
-    got = act.headline(t, SEP, make_params())
+@pytest.mark.parametrize("monthly", [False, True], ids=["user_day", "user_month"])
+def test_headline(t, monthly):
+    got = act.headline(stored_months(t) if monthly else t, SEP, make_params())
     assert set(got) == {k for k, v in KPI_CATALOG.items() if v.family == "activity"}
     assert got["active_users"].value == 2
     assert got["mau_ratio"].value == pytest.approx(2 / 4)        # base: u1..u4
@@ -66,6 +74,19 @@ def test_headline(t):
     assert got["logins_per_active_day"].value == pytest.approx(4 / 3)
     assert got["light_op_share"].value == pytest.approx(3 / 5)
     assert got["light_op_share"].note is None
+
+
+@pytest.mark.parametrize("monthly", [False, True], ids=["user_day", "user_month"])
+def test_activity_counts_of_a_window_cutting_two_months(t, monthly):
+    # Aug 10 – Sep 15: logins u4 Aug 10, u1 Sep 1 ×2, u2 Sep 15 = 4 by 3 users on 3 user-days;
+    # feature events: u3's wealth (Aug 31 23:59:59), u1's account_query, u2's transfer, loan
+    # and account_query = 5, of which light 4 (loan is not); u4's Sep 20 bill_pay and u1's
+    # Sep 30 login are after the window, though in the stored September
+    um = stored_months(t)["user_month"] if monthly else None
+    got = act.activity_counts(user_day(t["events"]), feature_day(t["events"]),
+                              window("2026-08-10", "2026-09-15"), LIGHT, um).iloc[0].to_dict()
+    assert got == {"logins": 4, "active_users": 3, "active_user_days": 3,
+                   "feature_events": 5, "light_events": 4}
 
 
 def test_headline_custom_light_set(t):
@@ -149,9 +170,13 @@ def test_activity_trend(t):
     assert math.isnan(got.loc[date(2025, 10, 1), "mau_ratio"])
 
 
-def test_activity_trend_cut_at_end(t):
+@pytest.mark.parametrize("monthly", [False, True], ids=["user_day", "user_month"])
+def test_activity_trend_cut_at_end(t, monthly):
     # end 09-15: logins 09-01 (u1 ×2) and 09-15 (u2) → MAU 2, user-days 2, over 15 days
-    sep = act.activity_trend(user_day(t["events"]), t["users"], date(2026, 9, 15)).iloc[-1]
+    # (u1's 09-30 login is in the stored September: it must not count)
+    um = stored_months(t)["user_month"] if monthly else None
+    sep = act.activity_trend(user_day(t["events"]), t["users"], date(2026, 9, 15),
+                             user_month=um).iloc[-1]
     assert (sep["active_users"], sep["logins"], sep["active_user_days"]) == (2, 3, 2)
     assert sep["registered_base"] == 3   # u1, u4, u2
     assert sep["stickiness"] == pytest.approx(2 / (15 * 2))

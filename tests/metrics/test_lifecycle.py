@@ -12,7 +12,7 @@ from datetime import date
 
 import pytest
 
-from review.data.rollup import user_day
+from review.data.rollup import user_day, user_month
 from review.metrics import lifecycle as lc
 from review.metrics.common import Window
 from tests.metrics.helpers import make_params, make_tables, rows, window
@@ -51,6 +51,14 @@ def t():
     return make_tables(users=users, events=events)
 
 
+def stored_months(t):
+    """``t`` with a stored ``user_month`` of all its events (Oct 1 logins included: the
+    functions must not count them in September)."""
+    ud = user_day(t["events"])
+    return {**t, "user_month": t["events"].get_backend().create_table("user_month",
+                                                                      user_month(ud))}
+
+
 def test_lifecycle_counts(t):
     got = lc.lifecycle_counts(t["users"], user_day(t["events"]), SEP, 60).set_index("state")
     # new n1, n2; reactivated rea, rea2; dormant dor, dor2; returning ret; resurrected res;
@@ -63,19 +71,48 @@ def test_lifecycle_counts(t):
     assert got.loc["new", "share"] == pytest.approx(0.2)
 
 
-def test_user_states_per_user(t):
+@pytest.mark.parametrize("monthly", [False, True], ids=["user_day", "user_month"])
+def test_user_states_per_user(t, monthly):
     from review.metrics.common import execute
-    got = execute(lc.user_states(t["users"], user_day(t["events"]), SEP, 60))
+    um = stored_months(t)["user_month"] if monthly else None
+    # with months: the Jul row of rea (one login Jul 2) must not count in the dormancy window
+    # Jul 3 – Aug 31, though the months are read from Jul 1
+    got = execute(lc.user_states(t["users"], user_day(t["events"]), SEP, 60, um))
     states = dict(zip(got["user_id"], got["state"], strict=True))
     assert states == {"n1": "new", "n2": "new", "ret": "returning", "res": "resurrected",
                       "rea": "reactivated", "rea2": "reactivated", "dor": "dormant",
                       "dor2": "dormant", "chu": "churned", "ina": "inactive"}
 
 
-def test_headline_reactivation_rate(t):
+@pytest.mark.parametrize("monthly", [False, True], ids=["user_day", "user_month"])
+def test_headline_reactivation_rate(t, monthly):
     # dormant at Sep 1: rea, rea2, dor, dor2 = 4; logged in during Sep: rea, rea2 → 0.5
-    got = lc.headline(t, SEP, make_params(dormancy_days=60))["reactivation_rate"]
+    got = lc.headline(stored_months(t) if monthly else t, SEP,
+                      make_params(dormancy_days=60))["reactivation_rate"]
     assert (got.value, got.numerator, got.denominator) == (0.5, 2.0, 4.0)
+
+
+@pytest.mark.parametrize("monthly", [False, True], ids=["user_day", "user_month"])
+def test_states_of_a_window_cut_mid_month(t, monthly):
+    um = stored_months(t)["user_month"] if monthly else None
+    ud = user_day(t["events"])
+    # P = Sep 1–15: previous window Aug 17–31, dormancy window Jul 3 – Aug 31; n2 registers
+    # after P. new n1; returning ret (Aug 31, Sep 1); reactivated rea (Jul 2, Sep 10) and rea2;
+    # dormant dor, dor2; res (Jul 15, Sep 30), chu (Aug 2) and ina (Jul 3) logged in during
+    # the dormancy window only → inactive. (Month rows: Sep is cut at the 15th; the previous
+    # window is August's tail: chu's Aug 2 is before it.)
+    got = lc.lifecycle_counts(t["users"], ud, window("2026-09-01", "2026-09-15"), 60, um)
+    assert got.set_index("state")["users"].to_dict() == {
+        "new": 1, "reactivated": 2, "dormant": 2, "returning": 1, "resurrected": 0,
+        "churned": 0, "inactive": 3}
+    # P = Sep 15–21: previous week Sep 8–14 lies strictly inside September, so the logins
+    # come from user_day; dormancy window Jul 17 – Sep 14. rea (Sep 10: previous week, not
+    # P) → churned; n1 (Sep 2), ret, rea2, chu → inactive; res (Jul 15), ina (Jul 3), dor,
+    # dor2 → dormant; nobody logs in during P
+    got = lc.lifecycle_counts(t["users"], ud, window("2026-09-15", "2026-09-21"), 60, um)
+    assert got.set_index("state")["users"].to_dict() == {
+        "new": 0, "reactivated": 0, "dormant": 4, "returning": 0, "resurrected": 0,
+        "churned": 1, "inactive": 4}
 
 
 def test_headline_longer_dormancy(t):
@@ -95,8 +132,11 @@ def test_headline_no_dormant_users(t):
     assert math.isnan(m.value) and m.note == "dormant users at the period start is zero"
 
 
-def test_lifecycle_trend_known_answers(t):
-    got = lc.lifecycle_trend(t["users"], user_day(t["events"]), date(2026, 9, 30), 60).set_index("month")
+@pytest.mark.parametrize("monthly", [False, True], ids=["user_day", "user_month"])
+def test_lifecycle_trend_known_answers(t, monthly):
+    um = stored_months(t)["user_month"] if monthly else None
+    got = lc.lifecycle_trend(t["users"], user_day(t["events"]), date(2026, 9, 30), 60,
+                             user_month=um).set_index("month")
     assert len(got) == 12
     # Sep (= headline): dormant 4, reactivated 2
     assert tuple(got.loc[date(2026, 9, 1), ["dormant_at_start", "reactivated"]]) == (4, 2)
@@ -112,13 +152,17 @@ def test_lifecycle_trend_known_answers(t):
     assert math.isnan(got.loc[date(2026, 1, 1), "reactivation_rate"])
 
 
+@pytest.mark.parametrize("monthly", [False, True], ids=["user_day", "user_month"])
 @pytest.mark.parametrize("days", [60, 180])
-def test_trend_matches_monthly_headline(t, days):
-    trend = lc.lifecycle_trend(t["users"], user_day(t["events"]), date(2026, 9, 30), days)
+def test_trend_matches_monthly_headline(t, days, monthly):
+    um = stored_months(t)["user_month"] if monthly else None
+    trend = lc.lifecycle_trend(t["users"], user_day(t["events"]), date(2026, 9, 30), days,
+                               user_month=um)
     for m, dormant, back in zip(trend["month"], trend["dormant_at_start"],
                                 trend["reactivated"], strict=True):
         w = Window(m, date(m.year, m.month, calendar.monthrange(m.year, m.month)[1]))
-        n = lc.lifecycle_counts(t["users"], user_day(t["events"]), w, days).set_index("state")["users"]
+        n = lc.lifecycle_counts(t["users"], user_day(t["events"]), w, days, um
+                                ).set_index("state")["users"]
         assert (n["reactivated"] + n["dormant"], n["reactivated"]) == (dormant, back), m
 
 

@@ -39,6 +39,14 @@ AMOUNT_RTOL = 1e-12
 #: order of addition can move the rounding by 1e-6 (counts are still compared exactly).
 FLOAT_RTOL, FLOAT_ATOL = 1e-9, 2e-6
 WINDOWS = [Window(date(2026, 9, 1), date(2026, 9, 30)), Window(date(2026, 7, 1), date(2026, 9, 30))]
+#: Windows that cut months (the store holds data to 2026-10-31, so the stored September and
+#: August have days outside them): ends mid-month; starts and ends mid-month; a week whose
+#: previous week lies strictly inside September (lifecycle reads user_day for it).
+CUT_WINDOWS = [Window(date(2026, 9, 1), date(2026, 9, 17)),
+               Window(date(2026, 8, 10), date(2026, 9, 17)),
+               Window(date(2026, 9, 15), date(2026, 9, 21))]
+ALL_WINDOWS = WINDOWS + CUT_WINDOWS
+WINDOW_IDS = ["month", "quarter", "to-mid-month", "mid-to-mid-month", "week"]
 
 
 @pytest.fixture(scope="module")
@@ -56,6 +64,7 @@ def t(store):
     tables.update(rollup.tables(con, tables))
     # the stored rollups are read, not expressions over the raw tables
     assert tables["user_day"].get_name() == "rollup_user_day"
+    assert tables["user_month"].get_name() == "rollup_user_month"
     assert tables["txn_day"].get_name() == "rollup_txn_day"
     yield tables
     con.disconnect()
@@ -93,29 +102,65 @@ def test_funnel_times_from_rollups_equal_raw_to_the_second(t, w):
         assert new["txn_at"].notna().sum() > 0  # the comparison covers converted users
 
 
-@pytest.mark.parametrize("w", WINDOWS, ids=["month", "quarter"])
-def test_lifecycle_from_rollups_equals_raw(t, w):
-    new = execute(lc.user_states(t["users"], t["user_day"], w, 60))
-    _same(new, execute(raw.user_states(t["users"], t["events"], w, 60)), ["user_id"])
-    _same(lc.lifecycle_trend(t["users"], t["user_day"], w.end, 60),
-          raw.lifecycle_trend(t["users"], t["events"], w.end, 60))
+@pytest.mark.parametrize("monthly", [True, False], ids=["user_month", "user_day"])
+@pytest.mark.parametrize("w", ALL_WINDOWS, ids=WINDOW_IDS)
+def test_lifecycle_from_rollups_equals_raw(t, w, monthly):
+    um = t["user_month"] if monthly else None
+    for d in (60, 180):  # 180: the dormancy window starts mid-March, six months back
+        new = execute(lc.user_states(t["users"], t["user_day"], w, d, um))
+        _same(new, execute(raw.user_states(t["users"], t["events"], w, d)), ["user_id"])
+        _same(lc.lifecycle_trend(t["users"], t["user_day"], w.end, d, user_month=um),
+              raw.lifecycle_trend(t["users"], t["events"], w.end, d))
+    states = new["state"].value_counts()
+    assert (states[["reactivated", "returning", "churned"]] > 0).all()  # covered
+
+
+def test_months_of_reads_the_store_for_whole_months_only(t):
+    """A range cutting two months: the whole month comes from the store, the cut ones from
+    user_day (days outside the range never count), and the rows equal user_day's."""
+    from review.data.rollup import months_of, user_month
+
+    lo, hi = date(2026, 7, 20), date(2026, 9, 17)
+    mixed = months_of(t["user_day"], t["user_month"], lo, hi)
+    sql = str(t["user_month"].get_backend().compile(mixed))
+    assert "rollup_user_month" in sql and "rollup_user_day" in sql
+    ud = t["user_day"]
+    only_days = user_month(ud.filter((ud.day >= lo) & (ud.day <= hi)))
+    keys = ["user_id", "month"]
+    _same(execute(mixed), execute(only_days), keys)
+    got = execute(mixed)
+    assert set(pd.to_datetime(got["month"]).dt.month) == {7, 8, 9}
+    assert pd.to_datetime(got["last_login"]).max() <= pd.Timestamp(hi)
+    assert pd.to_datetime(got["first_login"]).min() >= pd.Timestamp(lo)
 
 
 @pytest.mark.parametrize("w", WINDOWS, ids=["month", "quarter"])
 def test_active_users_trend_and_market_from_rollups_equal_raw(t, w):
     assert sat.active_users(t["user_day"], w) == raw.active_users(t["events"], w)
-    _same(act.activity_trend(t["user_day"], t["users"], w.end),
-          raw.activity_trend(t["events"], t["users"], w.end))
+    for um in (t["user_month"], None):
+        _same(act.activity_trend(t["user_day"], t["users"], w.end, user_month=um),
+              raw.activity_trend(t["events"], t["users"], w.end))
     metrics = ("mau_ratio", "mobile_share")
     _same(mkt.own_monthly_values(t, w, metrics),
           raw.own_monthly_values({k: t[k] for k in ("users", "events", "transactions")}, w,
                                  metrics), ["metric", "period"])
 
 
-@pytest.mark.parametrize("w", WINDOWS, ids=["month", "quarter"])
+@pytest.mark.parametrize("w", CUT_WINDOWS, ids=WINDOW_IDS[2:])
+def test_activity_trend_cut_at_a_mid_month_end_equals_raw(t, w):
+    for um in (t["user_month"], None):
+        _same(act.activity_trend(t["user_day"], t["users"], w.end, user_month=um),
+              raw.activity_trend(t["events"], t["users"], w.end))
+
+
+@pytest.mark.parametrize("w", ALL_WINDOWS, ids=WINDOW_IDS)
 def test_activity_from_rollups_equals_raw(t, w):
     ud, fd, e, light = t["user_day"], t["feature_day"], t["events"], ("account_query", "wealth")
     _same(act.activity_counts(ud, fd, w, light), raw.activity_counts(e, w, light))
+    _same(act.activity_counts(ud, fd, w, light, t["user_month"]),
+          raw.activity_counts(e, w, light))
+    _same(act.feature_usage_by(ud, fd, t["users"], w, "segment", 5, t["user_month"]),
+          raw.feature_usage_by(e, t["users"], w, "segment", 5))
     _same(act.daily_active_users(ud, w), raw.daily_active_users(e, w))
     _same(act.feature_usage_by(ud, fd, t["users"], w, "segment", 5),
           raw.feature_usage_by(e, t["users"], w, "segment", 5))

@@ -568,6 +568,8 @@ def _rewrite(con: Any, raw: Mapping[str, ibis.Table], store: Path, changed: list
 def _rewrite_monthly(con: Any, store: Path, name: str, daily: str, months: list[str]) -> None:
     """Rewrite the ``months`` files of monthly rollup ``name`` from the (already rewritten)
     month files of the daily rollup ``daily``; a month without a daily file loses its file."""
+    from ibis.backends.sql.datatypes import DuckDBType
+
     folder = store / name
     folder.mkdir(parents=True, exist_ok=True)
     for m in months:
@@ -577,9 +579,13 @@ def _rewrite_monthly(con: Any, store: Path, name: str, daily: str, months: list[
             continue
         expr = _define(name, {daily: con.sql(f"SELECT * FROM read_parquet('{_q(src)}')")})
         _schema_file(expr, folder / "_schema.parquet")
+        # the declared types, spelled out: Ibis drops a cast to the type it already infers,
+        # while DuckDB's sum of BIGINT is HUGEINT and date_trunc of a DATE a TIMESTAMP
+        cols = ", ".join(f'CAST("{c}" AS {DuckDBType.to_string(t)}) AS "{c}"'
+                         for c, t in expr.schema().items())
         with atomic_path(out) as tmp:
-            con.raw_sql(f"COPY ({con.compile(expr)}) TO '{_q(tmp)}' (FORMAT parquet)"
-                        ).fetchall()
+            con.raw_sql(f"COPY (SELECT {cols} FROM ({con.compile(expr)})) TO '{_q(tmp)}' "
+                        "(FORMAT parquet)").fetchall()
 
 
 def _schema_file(expr: ibis.Table, path: Path) -> None:
