@@ -188,11 +188,13 @@ def lifecycle_trend(users: ibis.Table, user_day: ibis.Table, end: date, dormancy
 
     One grouped query: logins of ``[first month − D days, end]`` are reduced to one row per
     (user, active month) with the last login date, the previous active month's last login
-    date (``lag``) and the next active month (``lead``), then crossed with the ``months``
-    target months. A user is *not* dormant at month m's start when the latest active month
-    before m has its last login on or after ``m − D``; dormant users are the users
-    registered before m minus those. Reactivated: active in m, registered before m, and the
-    previous login (if any) before ``m − D``.
+    date (``lag``) and the next active month (``lead``). A user is *not* dormant at month
+    m's start when the latest active month before m has its last login on or after
+    ``m − D``; dormant users are the users registered before m minus those. Reactivated:
+    active in m, registered before m, and the previous login (if any) before ``m − D``.
+    The rows are counted by (month, next active month, last login) — the reactivated ones
+    too — and each of the ``months`` target months sums the groups that are still active
+    at its start (in pandas), so no row is crossed with the target months.
 
     The (user, month) rows come from the stored ``user_month`` when given
     (:func:`review.data.rollup.months_of`; the month cut at ``end`` from ``user_day``), else
@@ -219,22 +221,28 @@ def lifecycle_trend(users: ibis.Table, user_day: ibis.Table, end: date, dormancy
         "t_from": [m - timedelta(days=dormancy_days) for m in month_list],
         "t_ts": [datetime.combine(m, time.min) for m in month_list],
     })
-    x = um.cross_join(targets)
-    still_active = ((x.month < x.t_month)
-                    & (x.next_month.isnull() | (x.next_month >= x.t_month))
-                    & (x.last_login >= x.t_from))
-    back = ((x.month == x.t_month) & (x.registered_at < x.t_ts)
+    # a row is reactivated in its own month only: an equi-join, not a cross join
+    x = um.left_join(targets, um.month == targets.t_month)
+    back = ((x.registered_at < x.t_ts)
             & (x.prev_last.isnull() | (x.prev_last < x.t_from)))
-    got = execute(x.group_by(month=x.t_month).aggregate(
-        not_dormant=x.count(where=still_active), reactivated=x.count(where=back)))
-    got["month"] = pd.to_datetime(got["month"]).dt.date
-    got = got.set_index("month")
+    # still active at m (month < m ≤ next_month, last_login ≥ m − D) depends on the row only
+    # through these three keys: few distinct combinations, counted per target in pandas
+    got = execute(x.group_by(["month", "next_month", "last_login"]).aggregate(
+        rows=x.count(), reactivated=x.count(where=back)))
+    for c in ("month", "next_month", "last_login"):
+        got[c] = pd.to_datetime(got[c])
+    not_dormant, reactivated = [], []
+    for m in month_list:
+        ts = pd.Timestamp(m)
+        active = ((got["month"] < ts) & (got["next_month"].isna() | (got["next_month"] >= ts))
+                  & (got["last_login"] >= pd.Timestamp(m - timedelta(days=dormancy_days))))
+        not_dormant.append(int(got.loc[active, "rows"].sum()))
+        reactivated.append(int(got.loc[got["month"] == ts, "reactivated"].sum()))
     # users registered before month m = registered base at the end of the month before m
     base_before = user_trend(users, end, months + 1)["registered_base"].iloc[:-1].tolist()
     out = pd.DataFrame({"month": month_list})
-    not_dormant = [int(got["not_dormant"].get(m, 0)) for m in month_list]
     out["dormant_at_start"] = [b - n for b, n in zip(base_before, not_dormant, strict=True)]
-    out["reactivated"] = [int(got["reactivated"].get(m, 0)) for m in month_list]
+    out["reactivated"] = reactivated
     out = out.astype({"dormant_at_start": "int64", "reactivated": "int64"})
     out["reactivation_rate"] = ratio_column(out["reactivated"], out["dormant_at_start"])
     return out
