@@ -228,6 +228,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--parts", default="abcde",
                     help="which measurements to run, e.g. 'a' for the build alone (default abcde;"
                          " d needs b)")
+    ap.add_argument("--raw-users", type=int, nargs="+",
+                    help="sizes at which (b) also measures the raw path (default: every size;"
+                         " it is the slow one)")
     ap.add_argument("--memory-limit", help="DuckDB memory limit of the children, e.g. 1GB")
     ap.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR)
     ap.add_argument("--child", help=argparse.SUPPRESS)
@@ -253,7 +256,8 @@ def main(argv: list[str] | None = None) -> int:
         if "b" in a.parts or "d" in a.parts:
             r["rollups"] = median_of("period-rollups", store, a.period, a.periods, env,
                                      a.repeat)
-            r["raw"] = median_of("period-raw", store, a.period, a.periods, env, a.repeat)
+            if a.raw_users is None or users in a.raw_users:
+                r["raw"] = median_of("period-raw", store, a.period, a.periods, env, a.repeat)
         if "e" in a.parts:
             r["incremental"] = measure("incremental", store, a.period, a.periods, env
                                        )["incremental"]
@@ -267,12 +271,15 @@ def main(argv: list[str] | None = None) -> int:
                   f"rollup build ({b['days']} days): {b['seconds']:.1f} s, "
                   f"{_gib(b['peak_rss'])} → {b['seconds'] / s['seconds']:.1f}× the scan")
         if "rollups" in r:
-            ro, rw = r["rollups"], r["raw"]
-            print(f"(b) compute_period {a.period:%Y-%m}: rollups {ro['seconds']:.1f} s "
-                  f"(cpu {ro['cpu_seconds']:.1f} s), {_gib(ro['peak_rss'])}; raw "
-                  f"{rw['seconds']:.1f} s (cpu {rw['cpu_seconds']:.1f} s), "
-                  f"{_gib(rw['peak_rss'])} → {rw['seconds'] / ro['seconds']:.1f}× faster "
-                  "from rollups")
+            ro = r["rollups"]
+            line = (f"(b) compute_period {a.period:%Y-%m}: rollups {ro['seconds']:.1f} s "
+                    f"(cpu {ro['cpu_seconds']:.1f} s), {_gib(ro['peak_rss'])}")
+            if "raw" in r:
+                rw = r["raw"]
+                line += (f"; raw {rw['seconds']:.1f} s (cpu {rw['cpu_seconds']:.1f} s), "
+                         f"{_gib(rw['peak_rss'])} → {rw['seconds'] / ro['seconds']:.1f}× "
+                         "faster from rollups")
+            print(line)
         if "batch" in r:
             bt = r["batch"]
             total = {t: sum(c.get(t, 0) for c in bt["raw_reads"].values()) for t in RAW}
@@ -290,6 +297,8 @@ def main(argv: list[str] | None = None) -> int:
     if len(rows) >= 2 and "rollups" in rows[0]:
         x, y = rows[0], rows[1]
         for path in ("rollups", "raw"):
+            if path not in x or path not in y:
+                continue
             print(f"(d) peak RSS of compute_period from {path}: {_gib(x[path]['peak_rss'])} at "
                   f"{x['users']:,} users, {_gib(y[path]['peak_rss'])} at {y['users']:,} → "
                   f"{y[path]['peak_rss'] / x[path]['peak_rss']:.2f}×")
