@@ -74,7 +74,7 @@ if TYPE_CHECKING:
     import ibis
 
 #: Bumped whenever a rollup definition changes: a store of another version is rebuilt.
-VERSION = 2
+VERSION = 3
 #: The raw tables rollups are built from.
 RAW_TABLES: tuple[str, ...] = ("events", "transactions")
 #: Rollup tables and the raw tables each needs.
