@@ -132,37 +132,6 @@ def test_user_month_counts_by_hand(tmp_path):
     _assert_stored_equals_derived(src)
 
 
-def test_txn_month_counts_by_hand(tmp_path):
-    txns = pd.DataFrame({
-        "txn_id": ["t1", "t2", "t3", "t4", "t5"],
-        "user_id": ["u1", "u1", "u1", "u1", "u1"],
-        "ts": pd.to_datetime(["2026-08-31 23:00:00", "2026-09-01 08:00:00",
-                              "2026-09-01 09:00:00", "2026-09-20 10:00:00",
-                              "2026-09-21 10:00:00"]),
-        "type": ["transfer"] * 4 + ["bill_pay"],
-        "channel": ["mobile"] * 5,
-        "amount": [10.0, 100.0, 50.0, 25.0, 7.5],
-        "status": ["success", "success", "success", "success", "failed"],
-    })
-    src = _store(tmp_path / "s.duckdb", transactions=txns)
-    rollup.refresh(src)
-    con = connect(src)
-    got = con.table("rollup_txn_month").to_pandas()
-    con.disconnect()
-    got = got.assign(month=pd.to_datetime(got["month"]).dt.date).set_index(
-        ["month", "type", "status"])
-    # September's successful mobile transfers: 3 (two on 09-01, one on 09-20) on 2 days,
-    # 100 + 50 + 25 = 175; the failed bill_pay its own row; the 08-31 transfer in August
-    sep = got.loc[(date(2026, 9, 1), "transfer", "success")]
-    assert (sep["txns"], sep["amount"], sep["txn_days"]) == (3, 175.0, 2)
-    failed = got.loc[(date(2026, 9, 1), "bill_pay", "failed")]
-    assert (failed["txns"], failed["amount"], failed["txn_days"]) == (1, 7.5, 1)
-    aug = got.loc[(date(2026, 8, 1), "transfer", "success")]
-    assert (aug["txns"], aug["amount"], aug["txn_days"]) == (1, 10.0, 1)
-    assert len(got) == 3 and set(got["channel"]) == {"mobile"}
-    _assert_stored_equals_derived(src)
-
-
 def test_bind_txn_keeps_the_bind_days_mobile_transactions(tmp_path):
     src = _store(tmp_path / "s.duckdb")
     rollup.refresh(src)
@@ -192,7 +161,6 @@ def test_a_new_day_rolls_up_only_that_day(tmp_path):
     store = tmp_path / "s.duckdb.rollup"
     files = {n: (store / n / "2026-08.parquet", store / n / "2026-09.parquet")
              for n in ("user_day", "user_month")}
-    assert (store / "txn_month" / "2026-09.parquet").is_file()
     mtimes = {n: [f.stat().st_mtime_ns for f in fs] for n, fs in files.items()}
     _sql(src, "INSERT INTO events VALUES ('u3', TIMESTAMP '2026-09-03 07:00', 'login', 5.0, "
               "'face', 'ios', false)")
@@ -335,7 +303,6 @@ def test_a_raw_table_that_vanishes_rebuilds_everything_without_stale_files(tmp_p
     res = rollup.refresh(src)
     assert len(res.days_read) == 3  # every events day, read again
     assert not (store / "txn_day").exists() and not (store / "bind_txn").exists()
-    assert not (store / "txn_month").exists()
     con = connect(src)
     try:
         assert "rollup_user_day" in con.list_tables()

@@ -134,28 +134,6 @@ def test_months_of_reads_the_store_for_whole_months_only(t):
     assert pd.to_datetime(got["first_login"]).min() >= pd.Timestamp(lo)
 
 
-@pytest.mark.parametrize("w", [WINDOWS[1], Window(date(2026, 7, 20), date(2026, 9, 17))],
-                         ids=["quarter", "cut-at-both-ends"])
-def test_txn_month_of_a_range_equals_raw(t, w):
-    """txn_month over a range (whole months stored, cut months from txn_day) equals the raw
-    transactions grouped by month: counts and days exactly, amounts to AMOUNT_RTOL."""
-    from review.data.rollup import months_of
-
-    assert t["txn_month"].get_name() == "rollup_txn_month"
-    expr = months_of(t["txn_day"], t["txn_month"], w.start, w.end, "txn_month")
-    assert "rollup_txn_month" in str(t["txn_month"].get_backend().compile(expr))
-    got = execute(expr)
-    tx = t["transactions"].filter(w.has_ts(t["transactions"].ts))
-    ref = execute(tx.group_by(user_id=tx.user_id, month=tx.ts.truncate("M").cast("date"),
-                              type=tx.type, channel=tx.channel, status=tx.status).aggregate(
-        txns=tx.count(), amount=tx.amount.sum(), txn_days=tx.ts.date().nunique()))
-    for df in (got, ref):
-        df["month"] = pd.to_datetime(df["month"])
-    keys = ["user_id", "month", "type", "channel", "status"]
-    _same(got, ref[got.columns], keys, amounts=("amount",))
-    assert got["month"].nunique() == 3 and (got["txn_days"] > 1).any()
-
-
 @pytest.mark.parametrize("w", WINDOWS, ids=["month", "quarter"])
 def test_active_users_trend_and_market_from_rollups_equal_raw(t, w):
     assert sat.active_users(t["user_day"], w) == raw.active_users(t["events"], w)

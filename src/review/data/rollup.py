@@ -37,15 +37,8 @@ the calendar month of ``day``)
     ``first_login`` and ``last_login`` (first and last day with a login; null without one).
     One row per user with an event in the month, about a tenth of ``user_day``'s rows.
     (``session_seconds`` is left out: a sum of doubles in another order could differ in the
-    last bit.)
-``txn_month`` (built from ``txn_day``)
-    ``user_id``, ``month``, ``type``, ``channel``, ``status`` → ``txns`` (count), ``amount``
-    (sum of the daily sums, currency; doubles added in another order than a sum over the raw
-    rows, so equal to it to about 1e-12 relative, not to the bit), ``txn_days`` (days with
-    such a transaction).
-
-:func:`months_of` combines a monthly rollup with its daily one for a range of days whose first
-or last month is cut (the cut months are rolled up from the daily rows in the range).
+    last bit.) :func:`months_of` combines it with ``user_day`` for a range of days whose first
+    or last month is cut.
 
 Where they are stored
 ---------------------
@@ -92,10 +85,9 @@ ROLLUPS: dict[str, tuple[str, ...]] = {
     "bind_events": ("events",),
     "bind_txn": ("events", "transactions"),
     "user_month": ("events",),
-    "txn_month": ("transactions",),
 }
 #: Monthly rollups and the daily rollup each is built from (month file by month file).
-MONTHLY: dict[str, str] = {"user_month": "user_day", "txn_month": "txn_day"}
+MONTHLY: dict[str, str] = {"user_month": "user_day"}
 #: The counts of ``user_day`` that ``user_month`` sums.
 USER_DAY_COUNTS: tuple[str, ...] = ("events", "logins", "feature_events", "crashes",
                                     "risk_logins", "bio_logins", "bind_cards")
@@ -175,42 +167,30 @@ def user_month(user_day: ibis.Table) -> ibis.Table:
     )
 
 
-def txn_month(txn_day: ibis.Table) -> ibis.Table:
-    """The ``txn_month`` rollup of a ``txn_day`` table (module docstring); any subset of its
-    days gives the rollup of those days."""
-    t = txn_day
-    return t.group_by(user_id=t.user_id, month=t.day.truncate("M").cast("date"), type=t.type,
-                      channel=t.channel, status=t.status).aggregate(
-        txns=t.txns.sum().cast("int64"), amount=t.amount.sum(), txn_days=t.count())
+def months_of(user_day: ibis.Table, monthly: ibis.Table | None, lo: date, hi: date
+              ) -> ibis.Table:
+    """``user_month`` of the days ``[lo, hi]``: one row per (user, month) with an event in
+    the range, each row summing exactly its month's days inside the range.
 
-
-def months_of(daily: ibis.Table, monthly: ibis.Table | None, lo: date, hi: date,
-              name: str = "user_month") -> ibis.Table:
-    """Monthly rollup ``name`` (``user_month`` or ``txn_month``) of the days ``[lo, hi]``:
-    its rows for the months with a day in the range, each row summing exactly its month's
-    days inside the range.
-
-    Months wholly inside the range are read from ``monthly`` (the stored rollup) when given;
-    the months cut by ``lo`` or ``hi`` — and every month when it is ``None`` (no store: a
-    single pass over ``daily``) — are rolled up from ``daily``'s (``user_day``'s or
-    ``txn_day``'s) days in the range, so days outside ``[lo, hi]`` never count (e.g. the
-    days after a period's end in a stored month). Columns as the rollup's.
+    Months wholly inside the range are read from ``monthly`` (the stored ``user_month``)
+    when given; the months cut by ``lo`` or ``hi`` — and every month when it is ``None`` (no
+    store: a single pass over ``user_day``) — are rolled up from ``user_day``'s days in the
+    range, so days outside ``[lo, hi]`` never count (e.g. the days after a period's end in a
+    stored month). Columns as :func:`user_month`.
     """
     import ibis
 
     from review.core.calendar import month_end, month_start
 
-    define = _MONTHLY_DEFS[name]
-
     def days(*spans: tuple[date, date]) -> ibis.Table:
-        d = daily.day
+        d = user_day.day
         cond = [(d >= ibis.literal(a)) & (d <= ibis.literal(b)) for a, b in spans]
-        return daily.filter(cond[0] if len(cond) == 1 else cond[0] | cond[1])
+        return user_day.filter(cond[0] if len(cond) == 1 else cond[0] | cond[1])
 
     first = lo if lo.day == 1 else month_start(lo, 1)  # first whole month
     last = month_start(hi) if hi == month_end(hi) else month_start(hi, -1)  # last whole one
     if monthly is None or first > last:
-        return define(days((lo, hi)))
+        return user_month(days((lo, hi)))
     whole = monthly.filter((monthly.month >= ibis.literal(first))
                            & (monthly.month <= ibis.literal(last)))
     cut = [(lo, first - timedelta(days=1))] if lo < first else []
@@ -218,7 +198,7 @@ def months_of(daily: ibis.Table, monthly: ibis.Table | None, lo: date, hi: date,
         cut.append((month_end(last) + timedelta(days=1), hi))
     if not cut:
         return whole
-    rolled = define(days(*cut))
+    rolled = user_month(days(*cut))
     return whole.select(*rolled.columns).cast(rolled.schema()).union(rolled, distinct=False)
 
 
@@ -233,14 +213,10 @@ def stored(t: Mapping[str, ibis.Table], name: str) -> ibis.Table | None:
     return table if table is not None and isinstance(table.op(), ops.DatabaseTable) else None
 
 
-_MONTHLY_DEFS: dict[str, Callable[[ibis.Table], ibis.Table]] = {
-    "user_month": user_month, "txn_month": txn_month}
-
-
 def _define(name: str, raw: Mapping[str, ibis.Table]) -> ibis.Table:
     if name in MONTHLY:
-        daily = MONTHLY[name]
-        return _MONTHLY_DEFS[name](raw[daily] if daily in raw else _define(daily, raw))
+        return user_month(raw[MONTHLY[name]] if MONTHLY[name] in raw
+                          else _define(MONTHLY[name], raw))
     if name == "bind_txn":
         return bind_txn(raw["events"], raw["transactions"])
     return {"user_day": user_day, "feature_day": feature_day, "txn_day": txn_day,
