@@ -163,7 +163,8 @@ def feature_usage_by(user_day: ibis.Table, feature_day: ibis.Table, users: ibis.
 
     usage_rate(g, f) = users of group g with ≥1 event of feature f in ``w`` ÷ period active
     users of g (≥1 login in ``w``). The active users come from the (user, month) rows of
-    ``w`` (:func:`review.data.rollup.months_of`), the feature users from ``feature_day``.
+    ``w`` (:func:`review.data.rollup.months_of`) when ``user_month`` is given, else from
+    ``user_day``; the feature users from ``feature_day``.
 
     Returns
     -------
@@ -172,10 +173,13 @@ def feature_usage_by(user_day: ibis.Table, feature_day: ibis.Table, users: ibis.
         ``suppressed`` (cells where ``users`` or ``active_users`` < ``k``), sorted by
         ``by`` and ``feature``.
     """
-    um = months_of(user_day, user_month, w.start, w.end)
-    um = um.filter(um.login_days > 0)
+    if user_month is not None:
+        act = months_of(user_day, user_month, w.start, w.end)
+        act = act.filter(act.login_days > 0)
+    else:
+        act = user_day.filter(w.has_date(user_day.day) & (user_day.logins > 0))
     fd = feature_day.filter(w.has_date(feature_day.day))
-    pairs = um.select("user_id", event=ibis.literal("login")).union(
+    pairs = act.select("user_id", event=ibis.literal("login")).union(
         fd.select("user_id", event=fd.feature), distinct=True)
     joined = pairs.join(users.select("user_id", by), "user_id")
     expr = joined.group_by([by, "event"]).aggregate(users=joined.count())

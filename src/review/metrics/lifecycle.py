@@ -210,8 +210,14 @@ def lifecycle_trend(users: ibis.Table, user_day: ibis.Table, end: date, dormancy
     """
     month_list = trend_months(end, months)
     lo = month_list[0] - timedelta(days=dormancy_days)
-    um = months_of(user_day, user_month, month_start(lo) if user_month is not None else lo, end)
-    um = um.filter(um.login_days > 0).select("user_id", "month", "last_login")
+    if user_month is not None:
+        um = months_of(user_day, user_month, month_start(lo), end)
+        um = um.filter(um.login_days > 0).select("user_id", "month", "last_login")
+    else:  # one group-by over the login days (cheaper than deriving all of user_month)
+        ud = user_day.filter((user_day.logins > 0) & (user_day.day >= ibis.literal(lo))
+                             & (user_day.day <= ibis.literal(end)))
+        um = ud.group_by(user_id=ud.user_id, month=ud.day.truncate("M").cast("date")
+                         ).aggregate(last_login=ud.day.max())
     by_user = ibis.window(group_by="user_id", order_by="month")
     um = um.mutate(prev_last=um.last_login.lag().over(by_user),
                    next_month=um.month.lead().over(by_user))
