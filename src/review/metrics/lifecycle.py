@@ -29,11 +29,12 @@ Every user registered on or before P's end gets exactly one **state**, tested in
 the "resurrecting" users (active in P, registered before P, not active in the previous
 window) when D ≥ len(P), the normal case.
 
-Logins come from the rollups (:mod:`review.data.rollup`), never from raw events: the monthly
-``user_month`` when stored — its first and last login day per (user, month) tell whether a
-user logged in within any window that is not strictly inside one month, and the day cuts of
-these windows fall on month ends or on P's edges — else (and for a window strictly inside a
-month, or a month cut at P's end) the daily ``user_day``. Either way every count is the same.
+Logins come from the rollups (:mod:`review.data.rollup`), never from raw events. With a
+stored ``user_month``, "logged in during window [a, b]" is read from each (user, month)'s
+first and last login day — exact unless [a, b] lies strictly inside one month (e.g. the week
+before a one-week P), when the daily ``user_day`` is read instead; a month cut by P's end
+always comes from ``user_day``. Without a store everything comes from ``user_day``. The
+counts are the same either way.
 
 Breakdown tables (``breakdowns`` keys; stored as ``lifecycle.<name>``)
 ---------------------------------------------------------------------
