@@ -174,12 +174,12 @@ def feature_usage_by(user_day: ibis.Table, feature_day: ibis.Table, users: ibis.
         ``by`` and ``feature``.
     """
     if user_month is not None:
-        act = months_of(user_day, user_month, w.start, w.end)
-        act = act.filter(act.login_days > 0)
+        active = months_of(user_day, user_month, w.start, w.end)
+        active = active.filter(active.login_days > 0)
     else:
-        act = user_day.filter(w.has_date(user_day.day) & (user_day.logins > 0))
+        active = user_day.filter(w.has_date(user_day.day) & (user_day.logins > 0))
     fd = feature_day.filter(w.has_date(feature_day.day))
-    pairs = act.select("user_id", event=ibis.literal("login")).union(
+    pairs = active.select("user_id", event=ibis.literal("login")).union(
         fd.select("user_id", event=fd.feature), distinct=True)
     joined = pairs.join(users.select("user_id", by), "user_id")
     expr = joined.group_by([by, "event"]).aggregate(users=joined.count())
