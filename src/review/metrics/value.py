@@ -386,6 +386,11 @@ def ltv_cohort_activity(users: ibis.Table, txn_day: ibis.Table, user_day: ibis.T
         "user_id", "acquisition_channel", cohort=month_index(users.registered_at))
     sizes = execute(reg.group_by("acquisition_channel", "cohort").aggregate(n=reg.count()))
 
+    # only the cohorts' users are read (a semi-join before the grouping: the same rows)
+    ids = reg.select("user_id")
+    user_day = user_day.semi_join(ids, "user_id")
+    txn_day = txn_day.semi_join(ids, "user_id")
+    balances = None if balances is None else balances.semi_join(ids, "user_id")
     logins = user_day.filter(user_day.logins > 0, cw.has_date(user_day.day)).select(
         "user_id", active_month=month_index(user_day.day))
     s = successful_txn_days(txn_day, cw)
