@@ -280,7 +280,8 @@ def value_by_month(campaigns: ibis.Table, assignments: ibis.Table, w: Window, *,
     """Value of each campaign × variant group per calendar month, and its dispersion.
 
     Groups are the users assigned by P's end; months run from the month before the
-    campaign's start month (``pre``) to P's last month. Two engine queries.
+    campaign's start month (``pre``) to P's last month. One engine query for both tables
+    (besides the earliest start of the campaigns in scope).
 
     Returns
     -------
@@ -307,20 +308,37 @@ def value_by_month(campaigns: ibis.Table, assignments: ibis.Table, w: Window, *,
                "campaign_id").select("campaign_id", "variant", "user_id", "c_first")
     j = a.join(val, "user_id")
     j = j.filter(j.month_idx >= j.c_first)
-    df = execute(j.group_by("campaign_id", "variant", "month_idx").aggregate(
-        value=j.value.sum(), active=j.count(where=j.value != 0)))
-    # to the micro-unit: a parallel engine sums doubles in any order (last-bit noise)
-    df["value"] = df["value"].astype("float64").round(6)
+    # one query: per user of a group its value in each month of vw (v<i>, and n<i> rows and
+    # a<i> non-zero rows of j), pre, obs; then per group the monthly sums and Σ d, Σ d²
+    idx = list(range(calendar_month_index(vw.start), calendar_month_index(w.end) + 1))
+    in_m = [j.month_idx == m for m in idx]
     months = calendar_month_index(w.end) - j.c_first  # observed months (≥ 1)
     per_user = j.group_by("campaign_id", "variant", "user_id").aggregate(
         pre=j.value.sum(where=j.month_idx == j.c_first),
-        obs=j.value.sum(where=j.month_idx > j.c_first), k=months.max())
+        obs=j.value.sum(where=j.month_idx > j.c_first), k=months.max(),
+        **{f"v{i}": j.value.sum(where=m) for i, m in enumerate(in_m)},
+        **{f"n{i}": j.count(where=m) for i, m in enumerate(in_m)},
+        **{f"a{i}": j.count(where=m & (j.value != 0)) for i, m in enumerate(in_m)})
     d = per_user.pre.fill_null(0.0) * -1 + per_user.obs.fill_null(0.0) / per_user.k
     per_user = per_user.mutate(d=d)
-    spread = execute(per_user.group_by("campaign_id", "variant").aggregate(
-        s1=per_user.d.sum(), s2=(per_user.d * per_user.d).sum()))
+    g = execute(per_user.group_by("campaign_id", "variant").aggregate(
+        s1=per_user.d.sum(), s2=(per_user.d * per_user.d).sum(),
+        **{f"{c}{i}": per_user[f"{c}{i}"].sum() for i in range(len(idx)) for c in "vna"}))
+    spread = g[["campaign_id", "variant", "s1", "s2"]].copy()
     for c in ("s1", "s2"):
         spread[c] = spread[c].astype("float64").round(6)
+    df = pd.DataFrame({
+        "campaign_id": np.repeat(g["campaign_id"].to_numpy(), len(idx)),
+        "variant": np.repeat(g["variant"].to_numpy(), len(idx)),
+        "month_idx": np.tile(np.array(idx, dtype="int64"), len(g)),
+        "value": g[[f"v{i}" for i in range(len(idx))]].to_numpy("float64").ravel(),
+        "rows": g[[f"n{i}" for i in range(len(idx))]].fillna(0).to_numpy("int64").ravel(),
+        "active": g[[f"a{i}" for i in range(len(idx))]].fillna(0).to_numpy("int64").ravel(),
+    })
+    # the (group, month) cells with rows in j, as a group-by of j gives them
+    df = df[df["rows"] > 0].drop(columns="rows").reset_index(drop=True)
+    # to the micro-unit: a parallel engine sums doubles in any order (last-bit noise)
+    df["value"] = df["value"].round(6)
     return df, spread
 
 
