@@ -18,6 +18,11 @@ ending with ``--end``; stores cached in ``--data-dir`` and reused), measured in 
     the SQL Ibis compiles). With every family on rollups it is 0: the raw rows were read once,
     by (a).
 (d) **peak memory at 1× and 2×** — the peak RSS of (b) at the first two sizes and its growth.
+(e) **incremental refresh** — on a copy of the store and its rollups: ``refresh`` when nothing
+    changed (the stamp check), after appending a new day (the last day's events and
+    transactions again, one day later), and after changing one past day (deleting 1% of the
+    events of the 15th of the last month, whose month files are then rewritten). Days read and
+    seconds of each.
 
 Every measurement runs in a fresh Python process that reports its wall and CPU seconds and
 its own peak RSS (Linux ``VmHWM``). DuckDB runs with the memory limit of
@@ -141,10 +146,50 @@ def child(task: str, store: Path, period: date, periods: int) -> dict:
                     _headline_and_breakdowns(mod, t, w, params)
                     mod.headline(t, cw, params)
         extra = {"raw_reads": reads.counts}
+    elif task == "incremental":
+        extra = incremental(store)
     else:
         raise SystemExit(f"unknown task {task}")
     return {"seconds": time.perf_counter() - t0, "cpu_seconds": _cpu() - c0,
             "peak_rss": _status_bytes("VmHWM"), **extra}
+
+
+def incremental(store: Path) -> dict:
+    """(e): refresh a copy of ``store`` unchanged, after a new day, after a changed past day."""
+    import shutil
+    import tempfile
+
+    import duckdb
+
+    from review.data import rollup
+
+    out: dict = {}
+    with tempfile.TemporaryDirectory(dir=store.parent.parent) as tmp:
+        copy = Path(tmp) / store.name
+        shutil.copy2(store, copy)  # same name and mtime: the copied manifest's stamp matches
+        shutil.copytree(rollup.store_path(store), rollup.store_path(copy))
+
+        def timed(label: str) -> None:
+            t0 = time.perf_counter()
+            res = rollup.refresh(copy)
+            out[label] = {"seconds": time.perf_counter() - t0, "days": len(res.days_read),
+                          "months": len(res.months_written)}
+
+        timed("unchanged")
+        con = duckdb.connect(str(copy))
+        last = con.execute("SELECT max(ts)::date FROM events").fetchone()[0]
+        for t in ("events", "transactions"):
+            cols = [r[0] for r in con.execute(f"DESCRIBE {t}").fetchall()]
+            sel = ", ".join("ts + INTERVAL 1 DAY" if c == "ts" else c for c in cols)
+            con.execute(f"INSERT INTO {t} SELECT {sel} FROM {t} WHERE ts::date = DATE '{last}'")
+        con.close()
+        timed("new_day")
+        con = duckdb.connect(str(copy))
+        day = last.replace(day=15)
+        con.execute(f"DELETE FROM events WHERE ts::date = DATE '{day}' AND hash(user_id) % 100 = 0")
+        con.close()
+        timed("changed_day")
+    return {"incremental": out}
 
 
 def measure(task: str, store: Path, period: date, periods: int, env: dict) -> dict:
@@ -180,9 +225,12 @@ def main(argv: list[str] | None = None) -> int:
                     help="first day of the month measured in (b); the batch ends with it")
     ap.add_argument("--periods", type=int, default=24, help="months in the batch (c)")
     ap.add_argument("--repeat", type=int, default=3)
-    ap.add_argument("--parts", default="abcd",
-                    help="which measurements to run, e.g. 'a' for the build alone (default abcd;"
+    ap.add_argument("--parts", default="abcde",
+                    help="which measurements to run, e.g. 'a' for the build alone (default abcde;"
                          " d needs b)")
+    ap.add_argument("--raw-users", type=int, nargs="+",
+                    help="sizes at which (b) also measures the raw path (default: every size;"
+                         " it is the slow one)")
     ap.add_argument("--memory-limit", help="DuckDB memory limit of the children, e.g. 1GB")
     ap.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR)
     ap.add_argument("--child", help=argparse.SUPPRESS)
@@ -208,7 +256,11 @@ def main(argv: list[str] | None = None) -> int:
         if "b" in a.parts or "d" in a.parts:
             r["rollups"] = median_of("period-rollups", store, a.period, a.periods, env,
                                      a.repeat)
-            r["raw"] = median_of("period-raw", store, a.period, a.periods, env, a.repeat)
+            if a.raw_users is None or users in a.raw_users:
+                r["raw"] = median_of("period-raw", store, a.period, a.periods, env, a.repeat)
+        if "e" in a.parts:
+            r["incremental"] = measure("incremental", store, a.period, a.periods, env
+                                       )["incremental"]
         if "c" in a.parts:
             r["batch"] = measure("batch", store, a.period, a.periods, env)
         rows.append(r)
@@ -219,12 +271,15 @@ def main(argv: list[str] | None = None) -> int:
                   f"rollup build ({b['days']} days): {b['seconds']:.1f} s, "
                   f"{_gib(b['peak_rss'])} → {b['seconds'] / s['seconds']:.1f}× the scan")
         if "rollups" in r:
-            ro, rw = r["rollups"], r["raw"]
-            print(f"(b) compute_period {a.period:%Y-%m}: rollups {ro['seconds']:.1f} s "
-                  f"(cpu {ro['cpu_seconds']:.1f} s), {_gib(ro['peak_rss'])}; raw "
-                  f"{rw['seconds']:.1f} s (cpu {rw['cpu_seconds']:.1f} s), "
-                  f"{_gib(rw['peak_rss'])} → {rw['seconds'] / ro['seconds']:.1f}× faster "
-                  "from rollups")
+            ro = r["rollups"]
+            line = (f"(b) compute_period {a.period:%Y-%m}: rollups {ro['seconds']:.1f} s "
+                    f"(cpu {ro['cpu_seconds']:.1f} s), {_gib(ro['peak_rss'])}")
+            if "raw" in r:
+                rw = r["raw"]
+                line += (f"; raw {rw['seconds']:.1f} s (cpu {rw['cpu_seconds']:.1f} s), "
+                         f"{_gib(rw['peak_rss'])} → {rw['seconds'] / ro['seconds']:.1f}× "
+                         "faster from rollups")
+            print(line)
         if "batch" in r:
             bt = r["batch"]
             total = {t: sum(c.get(t, 0) for c in bt["raw_reads"].values()) for t in RAW}
@@ -234,9 +289,16 @@ def main(argv: list[str] | None = None) -> int:
             for fam, c in sorted(bt["raw_reads"].items()):
                 print(f"      {fam:<13} events {c.get('events', 0):>4}  "
                       f"transactions {c.get('transactions', 0):>4}")
+        if "incremental" in r:
+            inc = r["incremental"]
+            print("(e) refresh: " + "; ".join(
+                f"{k.replace('_', ' ')} {v['seconds']:.1f} s ({v['days']} day(s) read, "
+                f"{v['months']} month file(s) per table)" for k, v in inc.items()))
     if len(rows) >= 2 and "rollups" in rows[0]:
         x, y = rows[0], rows[1]
         for path in ("rollups", "raw"):
+            if path not in x or path not in y:
+                continue
             print(f"(d) peak RSS of compute_period from {path}: {_gib(x[path]['peak_rss'])} at "
                   f"{x['users']:,} users, {_gib(y[path]['peak_rss'])} at {y['users']:,} → "
                   f"{y[path]['peak_rss'] / x[path]['peak_rss']:.2f}×")

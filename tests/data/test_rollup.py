@@ -196,8 +196,8 @@ def test_duckdb_memory_limit_and_spill_folder(tmp_path, monkeypatch):
     monkeypatch.delenv("REVIEW_DUCKDB_TEMP_DIR", raising=False)
     default = duckdb_config()
     total_mb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 2**20
-    # half the machine's memory, at most 8 GiB, at least 512 MiB
-    assert default["memory_limit"] == f"{max(512, min(8192, total_mb // 2))}MB"
+    # a quarter of the machine's memory, at most 1 GiB, at least 512 MiB
+    assert default["memory_limit"] == f"{max(512, min(1024, total_mb // 4))}MB"
     monkeypatch.setenv("REVIEW_DUCKDB_MEMORY_LIMIT", "300MB")
     monkeypatch.setenv("REVIEW_DUCKDB_TEMP_DIR", str(tmp_path / "spill"))
     src = _store(tmp_path / "s.duckdb")

@@ -13,7 +13,9 @@ resolved string is never returned, logged or stored.
 
 Memory: a DuckDB connection (file or folder) runs with a memory limit and spills to a
 temporary folder beyond it (:func:`duckdb_config`): ``$REVIEW_DUCKDB_MEMORY_LIMIT`` (a DuckDB
-size such as ``4GB``; default half the machine's memory, at most 8 GiB) and
+size such as ``4GB``; default a quarter of the machine's memory, at most 1 GiB: with the daily
+rollups a month at 2M customers fits in it, and several batch workers side by side stay
+bounded) and
 ``$REVIEW_DUCKDB_TEMP_DIR`` (default ``<system temp>/review-duckdb``; one sub-folder per
 DuckDB instance). A local source's daily rollups (:mod:`review.data.rollup`) are attached
 when they are current.
@@ -37,8 +39,9 @@ if TYPE_CHECKING:  # ibis is imported when a source is opened, not when this mod
     from ibis.backends import BaseBackend
 
 DUCKDB_SUFFIXES = (".duckdb", ".ddb", ".db")
-#: Default DuckDB memory limit: this share of the machine's memory, capped.
-MEMORY_SHARE, MEMORY_CAP, MEMORY_FLOOR = 0.5, 8 * 2**30, 512 * 2**20
+#: Default DuckDB memory limit: this share of the machine's memory, capped (beyond it DuckDB
+#: spills to the temp folder; benchmarks/bench_scale.py measures the cost).
+MEMORY_SHARE, MEMORY_CAP, MEMORY_FLOOR = 0.25, 2**30, 512 * 2**20
 
 
 def is_url(source: str) -> bool:
@@ -56,7 +59,7 @@ def duckdb_config(memory_limit: str | None = None, temp_dir: str | Path | None =
                   database: Path | None = None) -> dict[str, str]:
     """DuckDB settings of every connection :func:`connect` opens: ``memory_limit`` and
     ``temp_directory`` (arguments, else the environment variables of the module docstring,
-    else half the machine's memory capped at 8 GiB and ``<system temp>/review-duckdb``).
+    else a quarter of the machine's memory capped at 1 GiB and ``<system temp>/review-duckdb``).
 
     DuckDB names its spill files the same in every instance and removes the spill folder when
     the instance closes, so each instance gets its own sub-folder: per process and

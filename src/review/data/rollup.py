@@ -60,7 +60,7 @@ if TYPE_CHECKING:
     import ibis
 
 #: Bumped whenever a rollup definition changes: a store of another version is rebuilt.
-VERSION = 1
+VERSION = 2
 #: The raw tables rollups are built from.
 RAW_TABLES: tuple[str, ...] = ("events", "transactions")
 #: Rollup tables and the raw tables each needs.
@@ -272,15 +272,19 @@ class RollupResult:
                 f"written per table in {self.seconds:.1f} s")
 
 
-def day_fingerprints(table: ibis.Table) -> dict[str, list[int]]:
-    """``{ISO day: [rows, sum of row hashes mod 1,000,003]}`` of a raw table, in the engine."""
-    from review.data.fingerprint import row_checksum
+def day_fingerprints(con: Any, name: str) -> dict[str, list[int]]:
+    """``{ISO day: [rows, sum of row hashes mod 1,000,003]}`` of raw table ``name``: one grouped
+    scan in DuckDB (a local source's connection), hashing every column of each row.
 
-    t = table.filter(table.ts.notnull())
-    expr = t.group_by(day=t.ts.date()).aggregate(rows=t.count(), sum=row_checksum(t).sum())
-    df = expr.to_pandas()
-    return {_iso(d): [int(r), int(s)] for d, r, s in zip(df["day"], df["rows"], df["sum"],
-                                                          strict=True)}
+    Plain DuckDB SQL on purpose: the portable Ibis row hash casts each unsigned 64-bit hash to
+    a signed one through a bit string, which made this pass 8× slower (6.2 s against 0.76 s for
+    the events of the 100,000-customer demo store).
+    """
+    cols = ", ".join(_ident(c) for c in con.table(name).columns)
+    rows = con.raw_sql(
+        f"SELECT CAST(ts AS DATE) AS day, count(*), sum(hash({cols}) % 1000003) "
+        f"FROM {_ident(name)} WHERE ts IS NOT NULL GROUP BY 1").fetchall()
+    return {_iso(d): [int(r), int(s)] for d, r, s in rows}
 
 
 def refresh(source: str | Path, *, base_dir: Path | None = None, full: bool = False,
@@ -326,7 +330,7 @@ def refresh(source: str | Path, *, base_dir: Path | None = None, full: bool = Fa
         if not raw:
             raise DataSourceError(f"{path}: no events or transactions table to roll up")
         say(f"fingerprinting raw days of {', '.join(raw)}")
-        fps = {n: day_fingerprints(t) for n, t in raw.items()}
+        fps = {n: day_fingerprints(con, n) for n in raw}
         old = {} if (manifest is None or full) else manifest.get("fingerprints", {})
         rebuild = set(old) != set(fps)  # also when a raw table appeared or vanished
         if rebuild:
@@ -480,6 +484,11 @@ def _schema_file(expr: ibis.Table, path: Path) -> None:
 
     with atomic_path(path) as tmp:
         pq.write_table(pa.Table.from_pylist([], schema=expr.schema().to_pyarrow()), tmp)
+
+
+def _ident(name: str) -> str:
+    """A quoted SQL identifier."""
+    return '"' + name.replace('"', '""') + '"'
 
 
 def _q(path: Path) -> str:
