@@ -480,10 +480,12 @@ def _se_diff(spread: pd.DataFrame, group: Sequence[str], n_t: int, n_c: int) -> 
 def campaign_tables(campaigns: ibis.Table, assignments: ibis.Table, w: Window, p: Params, *,
                     users: ibis.Table | None = None, spend: ibis.Table | None = None,
                     txn_day: ibis.Table | None = None,
-                    balances: ibis.Table | None = None) -> dict[str, pd.DataFrame]:
+                    balances: ibis.Table | None = None,
+                    trend: bool = True) -> dict[str, pd.DataFrame]:
     """``summary``, ``by_variant``, ``by_touch``, ``coverage`` and ``trend`` of the module
     docstring, unsuppressed. ``txn_day`` is the daily transaction rollup
-    (:mod:`review.data.rollup`) the value of participants comes from."""
+    (:mod:`review.data.rollup`) the value of participants comes from. ``trend=False`` leaves
+    out ``trend`` (two queries the headline KPIs do not read)."""
     ids = tuple(c.id for c in p.campaigns)
     days = p.thresholds.conversion_window_days
     rev = p.revenue
@@ -561,14 +563,16 @@ def campaign_tables(campaigns: ibis.Table, assignments: ibis.Table, w: Window, p
     touch_cols = ["campaign_id", "variant", "touch_channel", *_COUNTS, "cohort_rate",
                   "immature", "incremental_conversions", "incremental_lo", "incremental_hi",
                   "reward_cost_period", "note"]
-    return {
+    out = {
         "summary": _typed(pd.DataFrame(summary, columns=[*dim_cols, *SUMMARY_COLUMNS])),
         "by_variant": _typed(pd.DataFrame(by_variant,
                                           columns=["campaign_id", "variant", *SUMMARY_COLUMNS])),
         "by_touch": _typed(pd.DataFrame(by_touch, columns=touch_cols)),
         "coverage": coverage(campaigns, assignments, w, campaign_ids=ids),
-        "trend": monthly_trend(campaigns, assignments, w, campaign_ids=ids),
     }
+    if trend:
+        out["trend"] = monthly_trend(campaigns, assignments, w, campaign_ids=ids)
+    return out
 
 
 def _figures(g: pd.DataFrame, variants: Sequence[str], treated: bool, ctx: dict) -> dict:
@@ -646,11 +650,12 @@ def _typed(df: pd.DataFrame) -> pd.DataFrame:
 
 
 # -- family interface ---------------------------------------------------------------------------
-def _tables(t: Mapping[str, ibis.Table], w: Window, p: Params) -> dict[str, pd.DataFrame]:
+def _tables(t: Mapping[str, ibis.Table], w: Window, p: Params, *,
+            trend: bool = True) -> dict[str, pd.DataFrame]:
     return campaign_tables(t["campaigns"], t["assignments"], w, p, users=t.get("users"),
                            spend=t.get("spend"),
                            txn_day=rollup(t, "txn_day") if "transactions" in t else None,
-                           balances=t.get("balances"))
+                           balances=t.get("balances"), trend=trend)
 
 
 def headline_from(tables: Mapping[str, pd.DataFrame]) -> dict[str, Measure]:
@@ -690,7 +695,7 @@ def headline_from(tables: Mapping[str, pd.DataFrame]) -> dict[str, Measure]:
 
 def headline(t: Mapping[str, ibis.Table], w: Window, p: Params) -> dict[str, Measure]:
     """The campaign KPIs of window ``w``."""
-    return headline_from(_tables(t, w, p))
+    return headline_from(_tables(t, w, p, trend=False))
 
 
 def breakdowns(t: Mapping[str, ibis.Table], w: Window, p: Params) -> dict[str, pd.DataFrame]:
