@@ -286,16 +286,45 @@ def headline(t: Mapping[str, ibis.Table], w: Window, p: Params) -> dict[str, Mea
     The plan total applies to P only: for another window (the comparison period) the same
     ``p.budget.total`` is used, which is right when periods have the same length and plan.
     """
+    return _headline(t, w, p, _shared(t, w, p))
+
+
+def breakdowns(t: Mapping[str, ibis.Table], w: Window, p: Params) -> dict[str, pd.DataFrame]:
+    """The budget breakdown tables of P (module docstring); tables whose inputs are missing
+    are omitted."""
+    return _breakdowns(t, w, p, _shared(t, w, p))
+
+
+def period(t: Mapping[str, ibis.Table], w: Window, p: Params
+           ) -> tuple[dict[str, Measure], dict[str, pd.DataFrame]]:
+    """:func:`headline` and :func:`breakdowns` of ``w`` with their shared queries (CAC by
+    channel, the LTV cohort query) run once."""
+    shared = _shared(t, w, p)
+    return _headline(t, w, p, shared), _breakdowns(t, w, p, shared)
+
+
+def _shared(t: Mapping[str, ibis.Table], w: Window, p: Params) -> dict[str, pd.DataFrame]:
+    """What both the KPIs and the tables of ``w`` use, unsuppressed: ``cac``
+    (:func:`cac_by_channel`), ``ltv`` and ``ltv_curve`` (:func:`_ltv_tables`), each when its
+    tables are there."""
+    out: dict[str, pd.DataFrame] = {}
+    if all(n in t for n in KPI_REQUIRES["cac"]):
+        out["cac"] = cac_by_channel(t["spend"], t["users"], w)
+        if all(n in t for n in KPI_REQUIRES["ltv_cac"]):
+            out["ltv"], out["ltv_curve"] = _ltv_tables(t, w, p)
+    return out
+
+
+def _headline(t: Mapping[str, ibis.Table], w: Window, p: Params,
+              shared: Mapping[str, pd.DataFrame]) -> dict[str, Measure]:
     out: dict[str, Measure] = {}
     if "spend" in t:
         out["budget_execution"] = budget_execution(t["spend"], w, p.budget)
-    if all(n in t for n in KPI_REQUIRES["cac"]):
-        cac = cac_by_channel(t["spend"], t["users"], w)
-        out["cac"] = cac_measure(cac)
+    if "cac" in shared:
+        out["cac"] = cac_measure(shared["cac"])
         out["cac_all_in"] = cac_all_in(t["spend"], t["users"], w)
-        if all(n in t for n in KPI_REQUIRES["ltv_cac"]):
-            ltv, _ = _ltv_tables(t, w, p)
-            out["ltv_cac"] = ltv_cac_measure(ltv_cac_by_channel(ltv, cac))
+        if "ltv" in shared:
+            out["ltv_cac"] = ltv_cac_measure(ltv_cac_by_channel(shared["ltv"], shared["cac"]))
     return with_missing(out, KPI_REQUIRES, t)
 
 
@@ -313,9 +342,8 @@ def _ltv_tables(t: Mapping[str, ibis.Table], w: Window,
             ltv_curve(act, **kw))
 
 
-def breakdowns(t: Mapping[str, ibis.Table], w: Window, p: Params) -> dict[str, pd.DataFrame]:
-    """The budget breakdown tables of P (module docstring); tables whose inputs are missing
-    are omitted."""
+def _breakdowns(t: Mapping[str, ibis.Table], w: Window, p: Params,
+                shared: Mapping[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
     if "spend" not in t:
         return {}
     k = p.thresholds.min_cell_users
@@ -326,11 +354,11 @@ def breakdowns(t: Mapping[str, ibis.Table], w: Window, p: Params) -> dict[str, p
         "burn_down": burn_down(sp, w, p.budget.total if p.budget else None),
         "money_bridge": money_bridge(sp, w),
     }
-    if "users" in t:
-        cac = cac_by_channel(sp, t["users"], w)
+    if "cac" in shared:
+        cac = shared["cac"]
         out["cac"] = suppress_small_cells(cac, "new_users", k, ["new_users", "cac", "vs_median"])
-        if all(n in t for n in KPI_REQUIRES["ltv_cac"]):
-            ltv, curve = _ltv_tables(t, w, p)
+        if "ltv" in shared:
+            ltv, curve = shared["ltv"], shared["ltv_curve"]
             out["ltv_cac"] = suppress_small_cells(ltv_cac_by_channel(ltv, cac), "new_users", k,
                                                   ["new_users", "cac", "ltv_cac"])
             ltv = suppress_small_cells(ltv, "cohort_users", k)

@@ -280,7 +280,8 @@ def value_by_month(campaigns: ibis.Table, assignments: ibis.Table, w: Window, *,
     """Value of each campaign × variant group per calendar month, and its dispersion.
 
     Groups are the users assigned by P's end; months run from the month before the
-    campaign's start month (``pre``) to P's last month. Two engine queries.
+    campaign's start month (``pre``) to P's last month. One engine query for both tables
+    (besides the earliest start of the campaigns in scope).
 
     Returns
     -------
@@ -307,21 +308,9 @@ def value_by_month(campaigns: ibis.Table, assignments: ibis.Table, w: Window, *,
                "campaign_id").select("campaign_id", "variant", "user_id", "c_first")
     j = a.join(val, "user_id")
     j = j.filter(j.month_idx >= j.c_first)
-    df = execute(j.group_by("campaign_id", "variant", "month_idx").aggregate(
-        value=j.value.sum(), active=j.count(where=j.value != 0)))
-    # to the micro-unit: a parallel engine sums doubles in any order (last-bit noise)
-    df["value"] = df["value"].astype("float64").round(6)
     months = calendar_month_index(w.end) - j.c_first  # observed months (≥ 1)
-    per_user = j.group_by("campaign_id", "variant", "user_id").aggregate(
-        pre=j.value.sum(where=j.month_idx == j.c_first),
-        obs=j.value.sum(where=j.month_idx > j.c_first), k=months.max())
-    d = per_user.pre.fill_null(0.0) * -1 + per_user.obs.fill_null(0.0) / per_user.k
-    per_user = per_user.mutate(d=d)
-    spread = execute(per_user.group_by("campaign_id", "variant").aggregate(
-        s1=per_user.d.sum(), s2=(per_user.d * per_user.d).sum()))
-    for c in ("s1", "s2"):
-        spread[c] = spread[c].astype("float64").round(6)
-    return df, spread
+    return _monthly_and_spread(j, ["campaign_id", "variant"], vw, c_first=j.c_first,
+                               k=months)
 
 
 def non_participant_value(users: ibis.Table, assignments: ibis.Table, campaign_id: str,
@@ -333,12 +322,12 @@ def non_participant_value(users: ibis.Table, assignments: ibis.Table, campaign_i
 
     Users of ``segment`` (all users when empty) registered by P's end and never assigned to
     the campaign, with the same monthly value and spread as :func:`value_by_month` (labelled
-    ``variant = "control"`` so the ROI arithmetic is shared), and their number. Three small
-    engine queries; ``None`` without value tables.
+    ``variant = "control"`` so the ROI arithmetic is shared), and their number. Two engine
+    queries; ``None`` without value tables.
     """
     first = month_start(campaign_start, -1)
-    val = user_month_value(Window(min(first, w.start), w.end), txn_day=txn_day,
-                           balances=balances, margins=margins,
+    vw = Window(min(first, w.start), w.end)
+    val = user_month_value(vw, txn_day=txn_day, balances=balances, margins=margins,
                            aum_margin_annual=aum_margin_annual)
     if val is None:
         return None
@@ -351,20 +340,66 @@ def non_participant_value(users: ibis.Table, assignments: ibis.Table, campaign_i
     c_first = calendar_month_index(first)
     j = u.join(val, "user_id")
     j = j.filter(j.month_idx >= c_first)
-    monthly = execute(j.group_by("month_idx").aggregate(
-        value=j.value.sum(), active=j.count(where=j.value != 0)))
-    monthly["value"] = monthly["value"].astype("float64").round(6)
     k = max(calendar_month_index(w.end) - c_first, 1)
-    per_user = j.group_by("user_id").aggregate(
-        pre=j.value.sum(where=j.month_idx == c_first),
-        obs=j.value.sum(where=j.month_idx > c_first))
-    per_user = per_user.mutate(d=per_user.obs.fill_null(0.0) / k - per_user.pre.fill_null(0.0))
-    spread = execute(per_user.aggregate(s1=per_user.d.sum(), s2=(per_user.d * per_user.d).sum()))
-    spread = spread.astype("float64").round(6)
+    monthly, spread = _monthly_and_spread(j, [], vw, c_first=c_first, k=k)
     for df in (monthly, spread):
         df.insert(0, "variant", CONTROL)
         df.insert(0, "campaign_id", campaign_id)
     return monthly, spread, n
+
+
+def _monthly_and_spread(j: ibis.Table, keys: list[str], vw: Window, *,
+                        c_first: ibis.Value | int, k: ibis.Value | int
+                        ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Monthly value and the spread of ``d`` per group ``keys`` of ``j``, in one engine query.
+
+    ``j`` has ``keys``, ``user_id``, ``month_idx`` (months of ``vw``, from ``c_first`` on)
+    and ``value``. Per user of a group: ``pre`` (value in month ``c_first``), ``obs`` (value
+    after it), ``d = obs ÷ k − pre`` (``k`` observed months: a column, its max per user, or a
+    number), and the value (``v<i>``), rows (``n<i>``) and non-zero rows (``a<i>``) in each
+    month ``i`` of ``vw``; per group the sums of those and ``s1 = Σ d``, ``s2 = Σ d²``.
+    The monthly sums equal a group-by of ``j`` on ``keys`` and ``month_idx`` (cells without
+    rows left out), so both tables come from one pass over ``j``.
+
+    Returns
+    -------
+    (monthly, spread)
+        ``monthly``: ``keys``, ``month_idx``, ``value`` (currency, to the micro-unit),
+        ``active`` (rows with a non-zero value); ``spread``: ``keys``, ``s1``, ``s2``.
+    """
+    idx = list(range(calendar_month_index(vw.start), calendar_month_index(vw.end) + 1))
+    in_m = [j.month_idx == m for m in idx]
+    per_user = j.group_by(*keys, "user_id").aggregate(
+        pre=j.value.sum(where=j.month_idx == c_first),
+        obs=j.value.sum(where=j.month_idx > c_first),
+        **({} if isinstance(k, int) else {"k": k.max()}),
+        **{f"v{i}": j.value.sum(where=m) for i, m in enumerate(in_m)},
+        **{f"n{i}": j.count(where=m) for i, m in enumerate(in_m)},
+        **{f"a{i}": j.count(where=m & (j.value != 0)) for i, m in enumerate(in_m)})
+    per_k = k if isinstance(k, int) else per_user.k
+    per_user = per_user.mutate(
+        d=per_user.obs.fill_null(0.0) / per_k - per_user.pre.fill_null(0.0))
+    sums = {f"{c}{i}": per_user[f"{c}{i}"].sum() for i in range(len(idx)) for c in "vna"}
+    g = per_user.group_by(*keys) if keys else per_user
+    g = execute(g.aggregate(s1=per_user.d.sum(), s2=(per_user.d * per_user.d).sum(), **sums))
+    spread = g[[*keys, "s1", "s2"]].copy()
+    for c in ("s1", "s2"):
+        spread[c] = spread[c].astype("float64").round(6)
+    def cols(c: str) -> pd.DataFrame:
+        return g[[f"{c}{i}" for i in range(len(idx))]]
+
+    df = pd.DataFrame({
+        **{key: np.repeat(g[key].to_numpy(), len(idx)) for key in keys},
+        "month_idx": np.tile(np.array(idx, dtype="int64"), len(g)),
+        "value": cols("v").to_numpy("float64").ravel(),
+        "rows": cols("n").fillna(0).to_numpy("int64").ravel(),
+        "active": cols("a").fillna(0).to_numpy("int64").ravel(),
+    })
+    # the (group, month) cells with rows in j, as a group-by of j gives them
+    df = df[df["rows"] > 0].drop(columns="rows").reset_index(drop=True)
+    # to the micro-unit: a parallel engine sums doubles in any order (last-bit noise)
+    df["value"] = df["value"].round(6)
+    return df, spread
 
 
 # -- pure pandas: rates, increments, ROI ------------------------------------------------------
@@ -462,10 +497,12 @@ def _se_diff(spread: pd.DataFrame, group: Sequence[str], n_t: int, n_c: int) -> 
 def campaign_tables(campaigns: ibis.Table, assignments: ibis.Table, w: Window, p: Params, *,
                     users: ibis.Table | None = None, spend: ibis.Table | None = None,
                     txn_day: ibis.Table | None = None,
-                    balances: ibis.Table | None = None) -> dict[str, pd.DataFrame]:
+                    balances: ibis.Table | None = None,
+                    trend: bool = True) -> dict[str, pd.DataFrame]:
     """``summary``, ``by_variant``, ``by_touch``, ``coverage`` and ``trend`` of the module
     docstring, unsuppressed. ``txn_day`` is the daily transaction rollup
-    (:mod:`review.data.rollup`) the value of participants comes from."""
+    (:mod:`review.data.rollup`) the value of participants comes from. ``trend=False`` leaves
+    out ``trend`` (two queries the headline KPIs do not read)."""
     ids = tuple(c.id for c in p.campaigns)
     days = p.thresholds.conversion_window_days
     rev = p.revenue
@@ -543,14 +580,16 @@ def campaign_tables(campaigns: ibis.Table, assignments: ibis.Table, w: Window, p
     touch_cols = ["campaign_id", "variant", "touch_channel", *_COUNTS, "cohort_rate",
                   "immature", "incremental_conversions", "incremental_lo", "incremental_hi",
                   "reward_cost_period", "note"]
-    return {
+    out = {
         "summary": _typed(pd.DataFrame(summary, columns=[*dim_cols, *SUMMARY_COLUMNS])),
         "by_variant": _typed(pd.DataFrame(by_variant,
                                           columns=["campaign_id", "variant", *SUMMARY_COLUMNS])),
         "by_touch": _typed(pd.DataFrame(by_touch, columns=touch_cols)),
         "coverage": coverage(campaigns, assignments, w, campaign_ids=ids),
-        "trend": monthly_trend(campaigns, assignments, w, campaign_ids=ids),
     }
+    if trend:
+        out["trend"] = monthly_trend(campaigns, assignments, w, campaign_ids=ids)
+    return out
 
 
 def _figures(g: pd.DataFrame, variants: Sequence[str], treated: bool, ctx: dict) -> dict:
@@ -628,11 +667,12 @@ def _typed(df: pd.DataFrame) -> pd.DataFrame:
 
 
 # -- family interface ---------------------------------------------------------------------------
-def _tables(t: Mapping[str, ibis.Table], w: Window, p: Params) -> dict[str, pd.DataFrame]:
+def _tables(t: Mapping[str, ibis.Table], w: Window, p: Params, *,
+            trend: bool = True) -> dict[str, pd.DataFrame]:
     return campaign_tables(t["campaigns"], t["assignments"], w, p, users=t.get("users"),
                            spend=t.get("spend"),
                            txn_day=rollup(t, "txn_day") if "transactions" in t else None,
-                           balances=t.get("balances"))
+                           balances=t.get("balances"), trend=trend)
 
 
 def headline_from(tables: Mapping[str, pd.DataFrame]) -> dict[str, Measure]:
@@ -672,7 +712,7 @@ def headline_from(tables: Mapping[str, pd.DataFrame]) -> dict[str, Measure]:
 
 def headline(t: Mapping[str, ibis.Table], w: Window, p: Params) -> dict[str, Measure]:
     """The campaign KPIs of window ``w``."""
-    return headline_from(_tables(t, w, p))
+    return headline_from(_tables(t, w, p, trend=False))
 
 
 def breakdowns(t: Mapping[str, ibis.Table], w: Window, p: Params) -> dict[str, pd.DataFrame]:

@@ -386,6 +386,11 @@ def ltv_cohort_activity(users: ibis.Table, txn_day: ibis.Table, user_day: ibis.T
         "user_id", "acquisition_channel", cohort=month_index(users.registered_at))
     sizes = execute(reg.group_by("acquisition_channel", "cohort").aggregate(n=reg.count()))
 
+    # only the cohorts' users are read (a semi-join before the grouping: the same rows)
+    ids = reg.select("user_id")
+    user_day = user_day.semi_join(ids, "user_id")
+    txn_day = txn_day.semi_join(ids, "user_id")
+    balances = None if balances is None else balances.semi_join(ids, "user_id")
     logins = user_day.filter(user_day.logins > 0, cw.has_date(user_day.day)).select(
         "user_id", active_month=month_index(user_day.day))
     s = successful_txn_days(txn_day, cw)
@@ -523,6 +528,33 @@ def ltv_by_channel(activity: pd.DataFrame, *, horizon_months: int,
 # -- family interface -----------------------------------------------------------------------------
 def headline(t: Mapping[str, ibis.Table], w: Window, p: Params) -> dict[str, Measure]:
     """The value KPIs of window ``w`` (KPIs whose tables are missing are NaN with a note)."""
+    return _headline(t, w, _hnw(t, w, p))
+
+
+def breakdowns(t: Mapping[str, ibis.Table], w: Window, p: Params) -> dict[str, pd.DataFrame]:
+    """The value breakdown tables of P (module docstring); tables whose inputs are missing
+    are omitted."""
+    return _breakdowns(t, w, p, _hnw(t, w, p))
+
+
+def period(t: Mapping[str, ibis.Table], w: Window, p: Params
+           ) -> tuple[dict[str, Measure], dict[str, pd.DataFrame]]:
+    """:func:`headline` and :func:`breakdowns` of ``w`` with the HNW conversion query run
+    once."""
+    hnw = _hnw(t, w, p)
+    return _headline(t, w, hnw), _breakdowns(t, w, p, hnw)
+
+
+def _hnw(t: Mapping[str, ibis.Table], w: Window, p: Params) -> pd.DataFrame | None:
+    """:func:`hnw_conversion` of ``w`` (``None`` without ``balances``)."""
+    if "balances" not in t:
+        return None
+    return hnw_conversion(t["balances"], w, eligible_aum=p.thresholds.eligible_aum,
+                          hnw_aum=p.thresholds.hnw_aum)
+
+
+def _headline(t: Mapping[str, ibis.Table], w: Window,
+              hnw: pd.DataFrame | None) -> dict[str, Measure]:
     out: dict[str, Measure] = {}
     if "transactions" in t:
         tot = transaction_totals(rollup(t, "txn_day"), w).iloc[0]
@@ -530,10 +562,8 @@ def headline(t: Mapping[str, ibis.Table], w: Window, p: Params) -> dict[str, Mea
         out["gmv"] = Measure(float(tot["gmv"]))
         out["mobile_share"] = Measure.ratio(tot["mobile_transactions"], tot["transactions"],
                                             what="successful transactions in P")
-    if "balances" in t:
-        th = p.thresholds
-        h = hnw_conversion(t["balances"], w, eligible_aum=th.eligible_aum,
-                           hnw_aum=th.hnw_aum).iloc[0]
+    if hnw is not None:
+        h = hnw.iloc[0]
         note = h["note"] if isinstance(h["note"], str) else None
         no_month_end = h["end_month_end"] <= h["start_month_end"]
         out["hnw_conversions"] = (Measure.missing(note) if no_month_end
@@ -543,9 +573,8 @@ def headline(t: Mapping[str, ibis.Table], w: Window, p: Params) -> dict[str, Mea
     return with_missing(out, KPI_REQUIRES, t)
 
 
-def breakdowns(t: Mapping[str, ibis.Table], w: Window, p: Params) -> dict[str, pd.DataFrame]:
-    """The value breakdown tables of P (module docstring); tables whose inputs are missing
-    are omitted."""
+def _breakdowns(t: Mapping[str, ibis.Table], w: Window, p: Params,
+                hnw: pd.DataFrame | None) -> dict[str, pd.DataFrame]:
     k = p.thresholds.min_cell_users
     out: dict[str, pd.DataFrame] = {}
     if "transactions" in t:
@@ -556,8 +585,6 @@ def breakdowns(t: Mapping[str, ibis.Table], w: Window, p: Params) -> dict[str, p
         if "users" in t:
             out["channel_preference_by_age"] = suppress_small_cells(
                 channel_preference_by_age(tx, t["users"], w), "users", k)
-    if "balances" in t:
-        out["hnw_conversion"] = hnw_conversion(
-            t["balances"], w, eligible_aum=p.thresholds.eligible_aum,
-            hnw_aum=p.thresholds.hnw_aum)
+    if hnw is not None:
+        out["hnw_conversion"] = hnw.copy()
     return out
