@@ -78,7 +78,7 @@ import ibis
 import pandas as pd
 
 from review.config import Budget, Params
-from review.data.rollup import rollup
+from review.data.rollup import rollup, stored
 from review.metrics.common import (
     Measure,
     Window,
@@ -334,7 +334,8 @@ def _ltv_tables(t: Mapping[str, ibis.Table], w: Window,
     rev = p.revenue
     act = ltv_cohort_activity(t["users"], rollup(t, "txn_day"), rollup(t, "user_day"), w,
                               margins=rev.margin_per_txn, balances=t.get("balances"),
-                              aum_margin_annual=rev.aum_margin_annual)
+                              aum_margin_annual=rev.aum_margin_annual,
+                              user_month=stored(t, "user_month"))
     kw = {"horizon_months": rev.ltv_horizon_months,
           "monthly_discount_rate": rev.monthly_discount_rate}
     return (ltv_by_channel(act, margins=rev.margin_per_txn,

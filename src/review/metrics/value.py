@@ -94,7 +94,7 @@ from review.config import Params
 from review.core.calendar import month_end as _month_end
 from review.core.calendar import month_index as _index_of
 from review.core.calendar import month_of_index
-from review.data.rollup import rollup
+from review.data.rollup import months_of, rollup
 from review.metrics.common import (
     Measure,
     Window,
@@ -339,8 +339,10 @@ def user_month_value(w: Window, *, txn_day: ibis.Table | None = None,
     and LTV all use this function, so they cannot disagree about what a customer is worth.
 
     Returns an expression with ``user_id``, ``month_idx`` (:func:`month_index`),
-    ``txn_margin``, ``aum_margin``, ``value``; one row per user-month with a transaction or a
-    balance. ``None`` when neither ``txn_day`` nor ``balances`` is given.
+    ``txn_margin``, ``aum_margin``, ``value`` and ``txns`` (the month's successful
+    transactions, count; 0 for a month with a balance only); one row per user-month with a
+    successful transaction or a balance. ``None`` when neither ``txn_day`` nor ``balances``
+    is given.
     """
     parts = []
     zero = ibis.literal(0.0, type="float64")
@@ -348,30 +350,35 @@ def user_month_value(w: Window, *, txn_day: ibis.Table | None = None,
         s = successful_txn_days(txn_day, w)
         parts.append(s.select("user_id", month_idx=month_index(s.day),
                               txn_margin=margin_expr(s.type, margins) * s.txns.cast("float64"),
-                              aum_margin=zero))
+                              aum_margin=zero, txns=s.txns.cast("int64")))
     if balances is not None and aum_margin_annual:
         b = balances.filter(w.has_date(balances.month))
         parts.append(b.select("user_id", month_idx=month_index(b.month), txn_margin=zero,
                               aum_margin=(b.aum.cast("float64") * (aum_margin_annual / 12.0))
-                              .fill_null(0.0)))
+                              .fill_null(0.0), txns=ibis.literal(0, type="int64")))
     if not parts:
         return None
     u = parts[0] if len(parts) == 1 else parts[0].union(parts[1], distinct=False)
     g = u.group_by("user_id", "month_idx").aggregate(txn_margin=u.txn_margin.sum(),
-                                                       aum_margin=u.aum_margin.sum())
+                                                       aum_margin=u.aum_margin.sum(),
+                                                       txns=u.txns.sum())
     return g.mutate(value=g.txn_margin + g.aum_margin)
 
 
 def ltv_cohort_activity(users: ibis.Table, txn_day: ibis.Table, user_day: ibis.Table,
                         w: Window, *, margins: Mapping[str, float],
                         balances: ibis.Table | None = None, aum_margin_annual: float = 0.0,
-                        cohort_months: int = TREND_MONTHS) -> pd.DataFrame:
+                        cohort_months: int = TREND_MONTHS,
+                        user_month: ibis.Table | None = None) -> pd.DataFrame:
     """Observed activity and value of the channel cohorts by age (two engine queries over
-    ``users`` and the daily rollups ``txn_day`` and ``user_day``).
+    ``users`` and the rollups ``txn_day`` and ``user_day``, or ``user_month`` for whole
+    months when it is stored: :func:`review.data.rollup.months_of`).
 
     Cohorts, ages, observability and activity as in the module docstring. The value of an
     active user-month is :func:`user_month_value` (transaction margins, plus the AUM margin
-    when ``balances`` and ``aum_margin_annual`` are given).
+    when ``balances`` and ``aum_margin_annual`` are given). A user-month is active with a
+    login (from the monthly rollup) or a successful transaction (the value function's
+    ``txns``): one outer join of the two per-(user, month) tables.
 
     Returns
     -------
@@ -388,21 +395,22 @@ def ltv_cohort_activity(users: ibis.Table, txn_day: ibis.Table, user_day: ibis.T
 
     # only the cohorts' users are read (a semi-join before the grouping: the same rows)
     ids = reg.select("user_id")
-    user_day = user_day.semi_join(ids, "user_id")
     txn_day = txn_day.semi_join(ids, "user_id")
     balances = None if balances is None else balances.semi_join(ids, "user_id")
-    logins = user_day.filter(user_day.logins > 0, cw.has_date(user_day.day)).select(
-        "user_id", active_month=month_index(user_day.day))
-    s = successful_txn_days(txn_day, cw)
-    txns = s.select("user_id", active_month=month_index(s.day))
-    active = logins.union(txns, distinct=True)
+    um = months_of(user_day, user_month, cw.start, cw.end)
+    um = um.filter(um.logins > 0)
+    logins = um.select(l_user=um.user_id, l_month=month_index(um.month)).semi_join(
+        ids, _.l_user == ids.user_id)
     val = user_month_value(cw, txn_day=txn_day, balances=balances, margins=margins,
                            aum_margin_annual=aum_margin_annual)
-    val = val.select(v_user=val.user_id, v_month=val.month_idx, margin=val.value)
-    user_months = active.left_join(val, [active.user_id == val.v_user,
-                                         active.active_month == val.v_month])
-    user_months = user_months.select("user_id", "active_month",
-                                     margin=user_months.margin.fill_null(0.0))
+    val = val.select(v_user=val.user_id, v_month=val.month_idx, margin=val.value,
+                     txns=val.txns)
+    both = logins.outer_join(val, [logins.l_user == val.v_user,
+                                   logins.l_month == val.v_month])
+    user_months = both.filter(both.l_user.notnull() | (both.txns > 0)).select(
+        user_id=ibis.coalesce(both.l_user, both.v_user),
+        active_month=ibis.coalesce(both.l_month, both.v_month),
+        margin=both.margin.fill_null(0.0))
     j = reg.join(user_months, "user_id")
     j = j.mutate(age=j.active_month - j.cohort).filter(
         (_.age >= 0) & (_.active_month <= last_full))
