@@ -402,7 +402,7 @@ def refresh(source: str | Path, *, base_dir: Path | None = None, full: bool = Fa
     from review.secrets import redact
 
     t0 = time.perf_counter()
-    say = say or (lambda _msg: None)
+    say = _stopwatch(say, t0)
     path = local_source_path(str(source), **({"base_dir": base_dir} if base_dir else {}))
     if path is None:
         raise DataSourceError(f"{redact(str(source))}: rollups are stored only for local sources "
@@ -455,6 +455,15 @@ def refresh(source: str | Path, *, base_dir: Path | None = None, full: bool = Fa
         con.disconnect()
     result.seconds = time.perf_counter() - t0
     return result
+
+
+def _stopwatch(say: Callable[[str], None] | None, t0: float) -> Callable[[str], None]:
+    """``say`` with each step prefixed by the seconds since ``t0`` (a bank-scale build takes
+    minutes); a no-op when ``say`` is ``None``."""
+    def timed(msg: str) -> None:
+        if say is not None:
+            say(f"[{time.perf_counter() - t0:6.1f} s] {msg}")
+    return timed
 
 
 def refresh_sources(sources: Sequence[str], *, say: Callable[[str], None] | None = None
