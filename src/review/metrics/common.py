@@ -31,6 +31,8 @@ import ibis
 import pandas as pd
 from ibis import _  # noqa: F401  (re-exported for metric modules)
 
+from review.core.calendar import month_end, month_start
+
 
 @dataclass(frozen=True)
 class Window:
@@ -63,6 +65,15 @@ class Window:
 
     def shifted(self, days: int) -> Window:
         return Window(self.start + timedelta(days=days), self.end + timedelta(days=days))
+
+
+def month_windows(w: Window) -> list[Window]:
+    """The calendar months of ``w``, each cut to ``w`` (one window when ``w`` is in one month)."""
+    out, start = [], w.start
+    while start <= w.end:
+        out.append(Window(start, min(w.end, month_end(start))))
+        start = month_start(start, 1)
+    return out
 
 
 @dataclass(frozen=True)

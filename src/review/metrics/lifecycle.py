@@ -57,13 +57,14 @@ import ibis
 import pandas as pd
 
 from review.config import Params
-from review.core.calendar import month_end, month_start
+from review.core.calendar import month_start
 from review.data.rollup import months_of, rollup, stored
 from review.metrics.acquisition import trend_months, user_trend
 from review.metrics.common import (
     Measure,
     Window,
     execute,
+    month_windows,
     ratio_column,
     suppress_small_cells,
 )
@@ -95,13 +96,8 @@ def login_spans(user_day: ibis.Table, user_month: ibis.Table | None, lo: date, h
     """
     if user_month is not None:
         lo_m = month_start(lo)
-        spans = []
-        m = lo_m
-        while m <= hi:
-            spans.append((m, min(month_end(m), hi)))
-            m = month_start(m, 1)
-        if not any(a > s_lo and b < s_hi for a, b in ((x.start, x.end) for x in windows)
-                   for s_lo, s_hi in spans):
+        spans = month_windows(Window(lo_m, hi))
+        if not any(x.start > s.start and x.end < s.end for x in windows for s in spans):
             um = months_of(user_day, user_month, lo_m, hi)
             return um.filter(um.login_days > 0).select("user_id", "first_login", "last_login")
     ud = user_day.filter((user_day.logins > 0) & (user_day.day >= ibis.literal(lo))

@@ -27,12 +27,11 @@ import ibis
 from ibis.backends import BaseBackend
 
 from review.config import Params
-from review.core.calendar import month_end, month_start
 from review.data.connect import available_tables
 from review.data.contract import TABLES
 from review.data.rollup import tables as rollup_tables
 from review.kpis import KPI_CATALOG
-from review.metrics.common import Measure, Window
+from review.metrics.common import Measure, Window, month_windows
 from review.metrics.disclosure import protect_kpis, protect_tables
 from review.metrics.result import KpiValue, PeriodMetrics
 from review.stats import change, rag_status
@@ -54,15 +53,6 @@ FAMILIES: tuple[str, ...] = (
 MONTHLY_MEAN_KPIS: tuple[str, ...] = (
     "mau_ratio", "stickiness", "logins_per_active_day", "light_op_share", "reactivation_rate",
 )
-
-
-def month_windows(w: Window) -> list[Window]:
-    """The calendar months of ``w``, each cut to ``w`` (one window when ``w`` is in one month)."""
-    out, start = [], w.start
-    while start <= w.end:
-        out.append(Window(start, min(w.end, month_end(start))))
-        start = month_start(start, 1)
-    return out
 
 
 def headline_of(mod: ModuleType, t: Mapping[str, ibis.Table], w: Window,
