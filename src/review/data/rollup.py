@@ -530,12 +530,12 @@ def _rewrite(con: Any, raw: Mapping[str, ibis.Table], store: Path, changed: list
     then rewrite each affected month file: its kept days plus the new ones."""
     staging = store / f".staging-{uuid.uuid4().hex[:8]}"
     gone = set(changed) | set(removed)
+    src = {n: _only_days(t, changed) for n, t in raw.items()}  # the raw rows to read
     try:
         for name in ROLLUPS:
             if name in MONTHLY or not all(n in raw for n in ROLLUPS[name]):
                 continue
             say(f"rolling up {name}")
-            src = {n: _only_days(t, changed) for n, t in raw.items()}
             expr = _define(name, src)
             folder = store / name
             folder.mkdir(parents=True, exist_ok=True)
