@@ -44,6 +44,11 @@ DUCKDB_SUFFIXES = (".duckdb", ".ddb", ".db")
 MEMORY_SHARE, MEMORY_CAP, MEMORY_FLOOR = 0.25, 2**30, 512 * 2**20
 
 
+def quote_ident(name: str) -> str:
+    """``name`` as a quoted SQL identifier: in double quotes, inner double quotes doubled."""
+    return '"' + name.replace('"', '""') + '"'
+
+
 def is_url(source: str) -> bool:
     return "://" in source
 

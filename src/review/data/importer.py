@@ -49,7 +49,7 @@ from pydantic import ValidationError as PydanticValidationError
 
 from review.core.files import remove_path
 from review.core.validation import format_validation_error
-from review.data.connect import connect, resolve_path
+from review.data.connect import connect, quote_ident, resolve_path
 from review.data.contract import TABLES, Column, TableSpec
 from review.data.validate import ValidationReport, validate
 from review.errors import ImportMappingError, ValidationError
@@ -511,12 +511,12 @@ class _SqlFrame:
 
     def derive(self, name: str, expr: str) -> None:
         nxt = f"src{int(self.table[3:]) + 1}"
-        ident = name.replace('"', '""')
+        ident = quote_ident(name)
         try:
-            self.con.execute(f'CREATE TEMP TABLE {nxt} AS SELECT * EXCLUDE ("{ident}"), '
-                             f'({expr}) AS "{ident}" FROM {self.table}'
+            self.con.execute(f"CREATE TEMP TABLE {nxt} AS SELECT * EXCLUDE ({ident}), "
+                             f"({expr}) AS {ident} FROM {self.table}"
                              if name in self.columns() else
-                             f'CREATE TEMP TABLE {nxt} AS SELECT *, ({expr}) AS "{ident}" '
+                             f"CREATE TEMP TABLE {nxt} AS SELECT *, ({expr}) AS {ident} "
                              f"FROM {self.table}")
         except duckdb.Error as exc:
             raise _SqlError(_sql_message(exc)) from None
@@ -568,7 +568,7 @@ def _apply_derive(sheet: _Sheet, source: SourceMap, problems: _Problems) -> bool
     names = list(source.derive)
     sheet.rows = [list(r) for r in sheet.rows]
     got = frame.con.execute(
-        "SELECT " + ", ".join('"{}"'.format(n.replace('"', '""')) for n in names)
+        "SELECT " + ", ".join(quote_ident(n) for n in names)
         + f" FROM {frame.table} ORDER BY {ROW_COLUMN}").fetchall()
     for name in names:
         if name in sheet.header:  # a derived column replaces a source column of that name

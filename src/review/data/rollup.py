@@ -68,6 +68,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from review.core.files import atomic_path, atomic_write_json, read_json
+from review.data.connect import quote_ident
 from review.errors import DataSourceError
 
 if TYPE_CHECKING:
@@ -371,10 +372,10 @@ def day_fingerprints(con: Any, name: str) -> dict[str, list[int]]:
     a signed one through a bit string, which made this pass 8× slower (6.2 s against 0.76 s for
     the events of the 100,000-customer demo store).
     """
-    cols = ", ".join(_ident(c) for c in con.table(name).columns)
+    cols = ", ".join(quote_ident(c) for c in con.table(name).columns)
     rows = con.raw_sql(
         f"SELECT CAST(ts AS DATE) AS day, count(*), sum(hash({cols}) % 1000003) "
-        f"FROM {_ident(name)} WHERE ts IS NOT NULL GROUP BY 1").fetchall()
+        f"FROM {quote_ident(name)} WHERE ts IS NOT NULL GROUP BY 1").fetchall()
     return {_iso(d): [int(r), int(s)] for d, r, s in rows}
 
 
@@ -539,7 +540,7 @@ def _rewrite(con: Any, raw: Mapping[str, ibis.Table], store: Path, changed: list
             expr = _define(name, src)
             folder = store / name
             folder.mkdir(parents=True, exist_ok=True)
-            cols = ", ".join(f'"{c}"' for c in expr.columns)
+            cols = ", ".join(quote_ident(c) for c in expr.columns)
             sql = con.compile(expr)
             out = staging / name
             staging.mkdir(parents=True, exist_ok=True)
@@ -594,8 +595,8 @@ def _rewrite_monthly(con: Any, store: Path, name: str, daily: str, months: list[
         _schema_file(expr, folder / "_schema.parquet")
         # the declared types, spelled out: Ibis drops a cast to the type it already infers,
         # while DuckDB's sum of BIGINT is HUGEINT and date_trunc of a DATE a TIMESTAMP
-        cols = ", ".join(f'CAST("{c}" AS {DuckDBType.to_string(t)}) AS "{c}"'
-                         for c, t in expr.schema().items())
+        cols = ", ".join(f"CAST({quote_ident(c)} AS {DuckDBType.to_string(t)}) AS "
+                         f"{quote_ident(c)}" for c, t in expr.schema().items())
         with atomic_path(out) as tmp:
             con.raw_sql(f"COPY (SELECT {cols} FROM ({con.compile(expr)})) TO '{_q(tmp)}' "
                         "(FORMAT parquet)").fetchall()
@@ -611,11 +612,6 @@ def _schema_file(expr: ibis.Table, path: Path) -> None:
 
     with atomic_path(path) as tmp:
         pq.write_table(pa.Table.from_pylist([], schema=expr.schema().to_pyarrow()), tmp)
-
-
-def _ident(name: str) -> str:
-    """A quoted SQL identifier."""
-    return '"' + name.replace('"', '""') + '"'
 
 
 def _q(path: Path) -> str:
